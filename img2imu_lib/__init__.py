@@ -1,0 +1,42 @@
+"""img2imu_lib: IMU windows as spectrogram images, sensor-aware augmentations, and the rest of
+the IMG2IMU pipeline (Yoon et al., IEEE TMC 2025)."""
+
+from .augmentations import Cascade
+from .augmentations import Hue
+from .augmentations import ImageOp
+from .augmentations import Jitter
+from .augmentations import OneOf
+from .augmentations import PermuteX
+from .augmentations import PerSample
+from .augmentations import TranslateX
+from .augmentations import TwoViews
+from .augmentations import all_augmentations
+from .augmentations import moco_v2_augmentations
+from .augmentations import sensor_aware_augmentations
+from .conversion import IMAGENET_MEAN
+from .conversion import IMAGENET_STD
+from .conversion import IMAGE_SIZE
+from .conversion import denormalize
+from .conversion import segment_count
+from .conversion import spectrogram_images
+from .conversion import stft_power
+from .conversion import power_to_unit_image
+from .datasets import HAPT_CLASSES
+from .datasets import Recording
+from .datasets import load_hapt
+from .datasets.app_example import load_app_example
+from .paths import data_search_path
+from .paths import find_data
+from .profiles import PROFILES
+from .profiles import Profile
+from .profiles import get_profile
+from .seeding import seed_everything
+from .sensory import SENSORY_PERTURBATIONS
+from .sensory import add_noise
+from .sensory import mask
+from .sensory import rotate
+from .sensory import time_shift
+from .windows import sliding_windows
+from .windows import windows_from_recordings
+
+__version__ = "0.1.0"

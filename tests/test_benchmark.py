@@ -1,0 +1,19 @@
+"""The benchmark script runs end to end at a tiny size (its numbers are printed, not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_benchmark_runs_small():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_conversion.py"), "--windows", "300",
+         "--naive-windows", "30", "--batch", "8", "--repeats", "1"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("spectrogram_images", "naive scipy + PIL loop", "speed-up", "TranslateX", "MoCo v2 cascade"):
+        assert line in result.stdout

@@ -1,0 +1,63 @@
+"""A smoke build of the whole book: papermill + Jupyter Book with -W, then offline checks of the HTML."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+EXTERNAL = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"((?:https?:)?//[^\"]+)\"", re.I)
+LOCAL_ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"([^\"#?]+)", re.I)
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--profile", "smoke", "--out", str(out)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return out / "_build" / "html"
+
+
+def pages(html: Path) -> list[Path]:
+    """The book's pages (not the theme's templates under _static/)."""
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
+
+
+def test_every_chapter_is_built(html):
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        page = html / "notebooks" / f"{notebook.stem}.html"
+        assert page.exists(), f"{page} missing"
+        assert "<img" in page.read_text(), f"{page.name} has no figure"
+    assert (html / "book" / "bibliography.html").exists()
+
+
+def test_no_script_or_stylesheet_from_another_host(html):
+    found = {(p.name, m) for p in pages(html) for m in EXTERNAL.findall(p.read_text())}
+    assert not found, f"pages load from external hosts: {sorted(found)[:5]}"
+
+
+def test_local_assets_exist(html):
+    for page in pages(html):
+        for asset in LOCAL_ASSET.findall(page.read_text()):
+            assert (page.parent / asset).resolve().exists(), f"{page.name} loads {asset}, which is not in the build"
+
+
+def test_math_and_widgets_are_served_locally(html):
+    page = (html / "notebooks" / "02_conversion.html").read_text()
+    assert "vendor/mathjax/tex-chtml.js" in page
+    assert "vendor/requirejs/require.js" in page and "vendor/html-manager/embed-amd.js" in page
+    # widget state saved at execution: the explorer's image stacks and their browser-side links
+    assert "application/vnd.jupyter.widget-state+json" in page
+    assert '"StackModel"' in page and '"LinkModel"' in page and '"ImageModel"' in page
+    assert (html / "vendor" / "mathjax" / "output" / "chtml" / "fonts").is_dir()
+
+
+def test_equations_are_labelled(html):
+    page = (html / "notebooks" / "02_conversion.html").read_text()
+    assert 'id="equation-eq-stft"' in page and 'id="equation-eq-minmax"' in page
