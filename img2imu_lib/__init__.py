@@ -3,16 +3,16 @@ the IMG2IMU pipeline (Yoon et al., IEEE TMC 2025)."""
 
 from .augmentations import Cascade
 from .augmentations import Hue
-from .augmentations import ImageOp
 from .augmentations import Jitter
 from .augmentations import OneOf
 from .augmentations import PermuteX
-from .augmentations import PerSample
 from .augmentations import TranslateX
 from .augmentations import TwoViews
-from .augmentations import all_augmentations
-from .augmentations import moco_v2_augmentations
 from .augmentations import sensor_aware_augmentations
+from .baseline_augmentations import ImageOp
+from .baseline_augmentations import PerSample
+from .baseline_augmentations import all_augmentations
+from .baseline_augmentations import moco_v2_augmentations
 from .conversion import IMAGENET_MEAN
 from .conversion import IMAGENET_STD
 from .conversion import IMAGE_SIZE

@@ -6,8 +6,8 @@ one draw per sample. Three families:
 
 * the four sensor-aware augmentations of IMG2IMU (Section IV-B2, Fig. 5): ``TranslateX``,
   ``PermuteX``, ``Hue``, ``Jitter``;
-* MoCo v2's default set (``moco_v2_augmentations``), applied in cascade as MoCo does;
-* the "all augmentations" pool of the MoCo + All aug. baseline (``all_augmentations``).
+* (in ``baseline_augmentations``) MoCo v2's default set and the "all augmentations" pool of
+  the two MoCo baselines.
 
 ``OneOf`` draws one augmentation per sample without cascading (Section V-A4); ``Cascade``
 applies several in sequence. The paper gives no magnitudes: every default below is our
@@ -20,18 +20,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 Augmentation = Callable[..., torch.Tensor]
 
 
-def _check_images(images: torch.Tensor) -> None:
+def check_images(images: torch.Tensor) -> None:
+    """Raise ValueError unless ``images`` is a batch (N, 3, H, W)."""
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"images have shape {tuple(images.shape)}; expected (N, 3, H, W)")
 
 
-def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+def uniform_draws(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    """n draws uniform in [low, high) from ``generator``."""
     return low + (high - low) * torch.rand(n, generator=generator)
 
 
@@ -58,7 +59,7 @@ class TranslateX:
             raise ValueError(f"max_fraction={self.max_fraction}; expected a fraction in [0, 1]")
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
+        check_images(images)
         n, _, _, w = images.shape
         limit = int(round(self.max_fraction * w))
         shifts = torch.randint(-limit, limit + 1, (n, 1), generator=generator)
@@ -83,7 +84,7 @@ class PermuteX:
             raise ValueError(f"max_chunks={self.max_chunks}; expected at least 2")
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
+        check_images(images)
         n, _, _, w = images.shape
         if w < 2 * self.min_width:
             raise ValueError(f"image width {w} is too narrow for two chunks of min_width={self.min_width}")
@@ -119,8 +120,8 @@ class Hue:
             raise ValueError(f"max_shift={self.max_shift}; expected a value in [0, 0.5]")
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
-        shifts = _uniform(images.shape[0], -self.max_shift, self.max_shift, generator)
+        check_images(images)
+        shifts = uniform_draws(images.shape[0], -self.max_shift, self.max_shift, generator)
         return torch.stack([TF.adjust_hue(img, float(s)) for img, s in zip(images, shifts)])
 
 
@@ -139,9 +140,9 @@ class Jitter:
             raise ValueError(f"max_amplitude={self.max_amplitude}; expected >= 0")
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
+        check_images(images)
         n = images.shape[0]
-        amplitude = _uniform(n, 0.0, self.max_amplitude, generator).view(n, 1, 1, 1)
+        amplitude = uniform_draws(n, 0.0, self.max_amplitude, generator).view(n, 1, 1, 1)
         noise = 2.0 * torch.rand(images.shape, generator=generator, dtype=images.dtype) - 1.0
         return images + amplitude * noise
 
@@ -153,7 +154,7 @@ class OneOf:
     augmentations: Sequence[Augmentation]
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
+        check_images(images)
         choice = torch.randint(len(self.augmentations), (images.shape[0],), generator=generator)
         out = images.clone()
         for k, aug in enumerate(self.augmentations):
@@ -186,27 +187,6 @@ class TwoViews:
         return self.first(images, generator=generator), self.second(images, generator=generator)
 
 
-@dataclass(frozen=True)
-class PerSample:
-    """Run a torchvision v2 transform on each image separately, seeded from the generator.
-
-    torchvision transforms draw from torch's global generator; each call here runs inside
-    ``torch.random.fork_rng`` seeded from ``generator``, so results depend on it alone.
-    """
-
-    transform: Callable[[torch.Tensor], torch.Tensor]
-
-    def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
-        seeds = torch.randint(0, 2**62, (images.shape[0],), generator=generator)
-        outs = []
-        for img, seed in zip(images, seeds):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(seed))
-                outs.append(self.transform(img))
-        return torch.stack(outs)
-
-
 def sensor_aware_augmentations(names: Sequence[str] = ("translate_x", "permute_x", "hue", "jitter"), *, cascade: bool = False) -> Augmentation:
     """IMG2IMU's augmentation pool (Section IV-B2); one per view unless ``cascade``.
 
@@ -218,61 +198,3 @@ def sensor_aware_augmentations(names: Sequence[str] = ("translate_x", "permute_x
         raise ValueError(f"augmentation names {list(names)}; expected a non-empty subset of {sorted(pool)}")
     chosen = [pool[name] for name in names]
     return Cascade(chosen) if cascade else OneOf(chosen)
-
-
-def moco_v2_augmentations(size: tuple[int, int] = (96, 128)) -> Augmentation:
-    """MoCo v2's default augmentations, in cascade, with MoCo v2's probabilities and strengths."""
-    transform = v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True),
-        v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-        v2.RandomGrayscale(p=0.2),
-        v2.RandomApply([v2.GaussianBlur(kernel_size=9, sigma=(0.1, 2.0))], p=0.5),
-        v2.RandomHorizontalFlip(),
-    ])
-    return PerSample(transform)
-
-
-def _posterize(img: torch.Tensor, bits: float) -> torch.Tensor:
-    as_bytes = (img.clamp(0, 1) * 255).round().to(torch.uint8)
-    return TF.posterize(as_bytes, int(round(bits))).to(img.dtype) / 255
-
-
-_ALL_OPS: dict[str, tuple[Callable[[torch.Tensor, float], torch.Tensor], float, float]] = {
-    # name: (op(image, magnitude), lowest magnitude, highest magnitude); ranges after RandAugment
-    "rotate": (lambda img, m: TF.rotate(img, m), -30.0, 30.0),
-    "sharpness": (lambda img, m: TF.adjust_sharpness(img, m), 0.1, 1.9),
-    "shear": (lambda img, m: TF.affine(img, angle=0.0, translate=[0, 0], scale=1.0, shear=[m, 0.0]), -17.0, 17.0),
-    "contrast": (lambda img, m: TF.adjust_contrast(img, m), 0.1, 1.9),
-    "brightness": (lambda img, m: TF.adjust_brightness(img, m), 0.1, 1.9),
-    "color": (lambda img, m: TF.adjust_saturation(img, m), 0.1, 1.9),
-    "invert": (lambda img, m: TF.invert(img), 0.0, 0.0),
-    "solarize": (lambda img, m: TF.solarize(img, m), 0.0, 1.0),
-    "posterize": (_posterize, 4.0, 8.0),
-    "equalize": (lambda img, m: TF.equalize(img), 0.0, 0.0),
-    "autocontrast": (lambda img, m: TF.autocontrast(img), 0.0, 0.0),
-}
-
-
-@dataclass(frozen=True)
-class ImageOp:
-    """One photometric or geometric torchvision op with a magnitude drawn per sample."""
-
-    name: str
-
-    def __post_init__(self) -> None:
-        if self.name not in _ALL_OPS:
-            raise ValueError(f"unknown op {self.name!r}; expected one of {sorted(_ALL_OPS)}")
-
-    def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        _check_images(images)
-        op, low, high = _ALL_OPS[self.name]
-        magnitudes = _uniform(images.shape[0], low, high, generator)
-        return torch.stack([op(img.clamp(0, 1), float(m)) for img, m in zip(images, magnitudes)])
-
-
-def all_augmentations(*, cascade: bool = False) -> Augmentation:
-    """The pool of the MoCo + All augmentations baseline: rotate, sharpen, shear, contrast,
-    brightness, colour, invert, solarize, posterize, equalize, autocontrast; one per view
-    unless ``cascade``."""
-    ops = [ImageOp(name) for name in _ALL_OPS]
-    return Cascade(ops) if cascade else OneOf(ops)
