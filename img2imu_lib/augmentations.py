@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 Augmentation = Callable[..., torch.Tensor]
 
@@ -122,7 +121,26 @@ class Hue:
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
         check_images(images)
         shifts = uniform_draws(images.shape[0], -self.max_shift, self.max_shift, generator)
-        return torch.stack([TF.adjust_hue(img, float(s)) for img, s in zip(images, shifts)])
+        return rotate_hue(images, shifts)
+
+
+def rotate_hue(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Rotate the HSV hue of each image by its own fraction of the circle, keeping V and S.
+
+    images: (N, 3, H, W) in [0, 1]; shifts: (N,) in turns. Per image the same as torchvision's
+    ``adjust_hue(image, shift)``, for a whole batch with different shifts at once.
+    """
+    r, g, b = images.unbind(1)  # each (N, H, W)
+    value = images.amax(dim=1)
+    chroma = value - images.amin(dim=1)
+    safe = torch.where(chroma > 0, chroma, torch.ones_like(chroma))
+    rc, gc, bc = (value - r) / safe, (value - g) / safe, (value - b) / safe
+    sector = torch.where(value == r, bc - gc, torch.where(value == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    hue = torch.remainder(sector / 6.0 + shifts.view(-1, 1, 1).to(images.dtype), 1.0)  # (N, H, W) in turns
+    # HSV -> RGB: channel n (R: 5, G: 3, B: 1) is V - C * clamp(min(k, 4 - k), 0, 1), k = (n + 6 hue) mod 6
+    offsets = torch.tensor([5.0, 3.0, 1.0], dtype=images.dtype).view(1, 3, 1, 1)
+    k = torch.remainder(offsets + 6.0 * hue.unsqueeze(1), 6.0)  # (N, 3, H, W)
+    return value.unsqueeze(1) - chroma.unsqueeze(1) * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
 
 
 @dataclass(frozen=True)

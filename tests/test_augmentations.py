@@ -8,6 +8,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 import img2imu_lib as L
+from img2imu_lib.augmentations import rotate_hue
 
 
 @pytest.fixture
@@ -80,6 +81,15 @@ def test_hue_third_turn_swaps_channels(images):
     torch.testing.assert_close(swapped[1], images[0, 0], rtol=0, atol=1e-5)  # R -> G
     torch.testing.assert_close(swapped[2], images[0, 1], rtol=0, atol=1e-5)  # G -> B
     torch.testing.assert_close(swapped[0], images[0, 2], rtol=0, atol=1e-5)  # B -> R
+
+
+def test_rotate_hue_matches_torchvision_per_image(generator):
+    x = torch.rand(16, 3, 24, 32, generator=generator)
+    x[0, :, :4] = 0.5  # grey pixels: no hue
+    x[1, 0] = x[1, 1]  # ties between the largest channels
+    shifts = torch.rand(16, generator=generator) - 0.5
+    expected = torch.stack([TF.adjust_hue(image, float(s)) for image, s in zip(x, shifts)])
+    torch.testing.assert_close(rotate_hue(x, shifts), expected, rtol=0, atol=1e-5)
 
 
 def test_hue_zero_is_identity(images, generator):
