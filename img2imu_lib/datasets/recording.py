@@ -14,12 +14,13 @@ class Recording:
     Attributes:
         dataset: short dataset name, e.g. ``"hapt"``.
         subject: subject id as published.
-        session: recording number within the subject, from 0.
+        session: recording number within the subject (the published run number where there is one).
         signal: (T, 3) float32, in g, axes x, y, z of the sensor.
         labels: (T,) int64 class index into ``classes``; -1 where a sample is unlabelled.
         fs: sampling rate in Hz.
         classes: class names, index i names label i.
         extra: other channels of the recording by name, e.g. ``{"gyro": (T, 3) in rad/s}``.
+        meta: facts about the recording that are not per sample, e.g. ``{"side": "left"}``.
     """
 
     dataset: str
@@ -30,6 +31,7 @@ class Recording:
     fs: float
     classes: tuple[str, ...]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f"{self.dataset} subject {self.subject} session {self.session}"

@@ -60,7 +60,7 @@ def test_rejects_a_pickle_that_asks_for_other_code(tmp_path):
     bad = tmp_path / "HAPT.pkl.gz"
     with gzip.open(bad, "wb") as f:
         pickle.dump({1: [Exploit()]}, f, protocol=2)
-    with pytest.raises(ValueError, match=r"HAPT.pkl.gz.*asks for (posix|os)\.system, which the HAPT reader does not allow"):
+    with pytest.raises(ValueError, match=r"HAPT.pkl.gz.*asks for (posix|os)\.system, which this reader does not allow"):
         L.load_hapt(bad)
 
 
@@ -68,7 +68,7 @@ def test_truncated_file_names_the_file(tmp_path):
     data = hapt_file().read_bytes()[:50_000]
     bad = tmp_path / "truncated.pkl.gz"
     bad.write_bytes(data)
-    with pytest.raises(ValueError, match=r"truncated.pkl.gz: cannot read the HAPT pickle"):
+    with pytest.raises(ValueError, match=r"truncated.pkl.gz: cannot read the pickle"):
         L.load_hapt(bad)
 
 

@@ -1,0 +1,91 @@
+"""The paper's data protocol (Section V-A2): resample to 50 Hz, window, split by subject, sample shots.
+
+Every rule here is a documented decision the evaluation depends on:
+
+* resampling is polyphase (``scipy.signal.resample_poly``); labels follow the nearest earlier
+  original sample;
+* subjects are split 6:2:2 into train / validation / test by a seeded permutation, so no subject
+  is in two splits and each seed gives an independent split;
+* the few-shot sample draws k windows per class from the training split without replacement;
+  a class with fewer than k training windows is an error naming the class (pass
+  ``allow_fewer=True`` to take all it has);
+* sensor baselines are normalised with the pre-training corpus's per-axis mean and std.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .recording import Recording
+
+TARGET_FS = 50.0  # Hz, every dataset is resampled to this rate
+
+
+def resample(recording: Recording, fs: float = TARGET_FS) -> Recording:
+    """The recording at ``fs`` Hz: polyphase resampling of the signal, labels of the nearest earlier sample."""
+    if recording.fs == fs:
+        return recording
+    ratio = Fraction(fs / recording.fs).limit_denominator(1000)
+    signal = resample_poly(recording.signal.astype(np.float64), ratio.numerator, ratio.denominator, axis=0)
+    source = np.minimum((np.arange(len(signal)) * recording.fs / fs).astype(np.int64), len(recording.labels) - 1)
+    extra = {k: resample_poly(v.astype(np.float64), ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
+             for k, v in recording.extra.items()}
+    return replace(recording, signal=signal.astype(np.float32), labels=recording.labels[source], fs=fs, extra=extra)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Subject ids of each part of one seeded 6:2:2 split."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    seed: int
+
+
+def subject_split(subjects: np.ndarray, *, seed: int, ratios: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> Split:
+    """Split the distinct ``subjects`` into train / validation / test by ``ratios`` (Section V-A2)."""
+    unique = np.unique(subjects)
+    if len(unique) < 3:
+        raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
+    if abs(sum(ratios) - 1.0) > 1e-9 or min(ratios) <= 0:
+        raise ValueError(f"ratios={ratios}; expected three positive fractions summing to 1")
+    order = np.random.default_rng(seed).permutation(unique)
+    n_val = max(1, int(round(ratios[1] * len(unique))))
+    n_test = max(1, int(round(ratios[2] * len(unique))))
+    n_train = len(unique) - n_val - n_test
+    if n_train < 1:
+        raise ValueError(f"{len(unique)} subjects leave none for training with ratios {ratios}")
+    return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]), seed)
+
+
+def few_shot(labels: np.ndarray, candidates: np.ndarray, *, k: int, seed: int, allow_fewer: bool = False) -> np.ndarray:
+    """Indices of ``k`` windows per class, drawn without replacement from ``candidates`` (indices into labels)."""
+    if k < 1:
+        raise ValueError(f"k={k}; expected at least 1 window per class")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        pool = candidates[labels[candidates] == c]
+        if len(pool) < k and not allow_fewer:
+            raise ValueError(f"class {c} has {len(pool)} training windows; k={k} needs {k} (or pass allow_fewer=True)")
+        chosen.append(rng.choice(pool, size=min(k, len(pool)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def fit_normalizer(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-axis mean and std (3,) of windows (N, T, 3): the pre-training corpus's statistics."""
+    flat = windows.reshape(-1, windows.shape[-1]).astype(np.float64)
+    std = flat.std(axis=0)
+    if (std == 0).any():
+        raise ValueError(f"an axis has zero variance (std {std.tolist()}); cannot normalise")
+    return flat.mean(axis=0), std
+
+
+def normalize(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(windows - mean) / std per axis; windows (N, T, 3) -> float32 (N, T, 3)."""
+    return ((windows - mean) / std).astype(np.float32)

@@ -1,0 +1,85 @@
+"""Tests of resampling, subject splits, few-shot sampling and normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+import img2imu_lib as L
+from img2imu_lib.datasets.protocol import fit_normalizer, few_shot, normalize, resample, subject_split
+
+
+def recording(fs: float, n: int) -> L.Recording:
+    t = np.arange(n) / fs
+    signal = np.stack([np.sin(2 * np.pi * 2.0 * t), np.cos(2 * np.pi * 3.0 * t), np.ones_like(t)], axis=1)
+    labels = (t >= t[-1] / 2).astype(np.int64)  # class 0 in the first half, 1 in the second
+    return L.Recording(dataset="toy", subject=1, session=0, signal=signal.astype(np.float32), labels=labels,
+                       fs=fs, classes=("a", "b"))
+
+
+def test_resample_64_to_50_hz_keeps_a_sine():
+    r = resample(recording(64.0, 6400), 50.0)
+    assert r.fs == 50.0 and len(r.signal) == 5000
+    t = np.arange(5000) / 50.0
+    # away from the edges the 2 Hz sine is reproduced within 2e-3 (the polyphase filter's ripple)
+    np.testing.assert_allclose(r.signal[200:-200, 0], np.sin(2 * np.pi * 2.0 * t[200:-200]), atol=2e-3)
+    np.testing.assert_allclose(r.signal, resample_poly(recording(64.0, 6400).signal.astype(np.float64), 25, 32, axis=0), atol=1e-6)
+
+
+def test_resample_moves_label_boundary_in_time():
+    original = recording(20.0, 200)
+    r = resample(original, 50.0)
+    boundary_s = np.flatnonzero(original.labels)[0] / 20.0
+    assert np.flatnonzero(r.labels)[0] / 50.0 == pytest.approx(boundary_s, abs=1 / 20.0)
+
+
+def test_resample_same_rate_is_identity():
+    original = recording(50.0, 100)
+    assert resample(original, 50.0) is original
+
+
+def test_split_is_subject_disjoint_and_seeded():
+    subjects = np.repeat(np.arange(1, 31), 10)
+    splits = [subject_split(subjects, seed=s) for s in range(5)]
+    for split in splits:
+        parts = [set(split.train), set(split.validation), set(split.test)]
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert set.union(*parts) == set(range(1, 31))
+        assert (len(parts[0]), len(parts[1]), len(parts[2])) == (18, 6, 6)
+    again = subject_split(subjects, seed=3)
+    np.testing.assert_array_equal(again.test, splits[3].test)
+    assert len({tuple(s.test) for s in splits}) == 5  # five seeds, five different test sets
+
+
+def test_split_needs_three_subjects():
+    with pytest.raises(ValueError, match=r"2 subjects \(\[1, 2\]\); a subject-wise split needs at least 3"):
+        subject_split(np.array([1, 1, 2]), seed=0)
+
+
+def test_few_shot_draws_k_per_class_from_candidates():
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    candidates = np.arange(0, 100, 2)  # only even indices are in the training split
+    chosen = few_shot(labels, candidates, k=5, seed=1)
+    assert np.isin(chosen, candidates).all()
+    assert np.bincount(labels[chosen]).tolist() == [5, 5, 5]
+    np.testing.assert_array_equal(chosen, few_shot(labels, candidates, k=5, seed=1))
+    assert not np.array_equal(chosen, few_shot(labels, candidates, k=5, seed=2))
+
+
+def test_few_shot_too_few_is_an_error_or_takes_all():
+    labels = np.array([0] * 20 + [1] * 3)
+    with pytest.raises(ValueError, match="class 1 has 3 training windows; k=10 needs 10"):
+        few_shot(labels, np.arange(23), k=10, seed=0)
+    assert np.bincount(labels[few_shot(labels, np.arange(23), k=10, seed=0, allow_fewer=True)]).tolist() == [10, 3]
+
+
+def test_normalizer(rng):
+    windows = rng.normal(loc=[0, 0, 1], scale=[1, 2, 3], size=(100, 50, 3))
+    mean, std = fit_normalizer(windows)
+    np.testing.assert_allclose(mean, [0, 0, 1], atol=0.25)  # 5 standard errors of 5,000 draws with std 3
+    z = normalize(windows, mean, std)
+    np.testing.assert_allclose(z.reshape(-1, 3).mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(z.reshape(-1, 3).std(0), 1, atol=1e-4)
+    with pytest.raises(ValueError, match="zero variance"):
+        fit_normalizer(np.ones((2, 5, 3)))
