@@ -21,9 +21,14 @@ from .conversion import segment_count
 from .conversion import spectrogram_images
 from .conversion import stft_power
 from .conversion import power_to_unit_image
+from .datasets import DATASETS
 from .datasets import HAPT_CLASSES
+from .datasets import Dataset
 from .datasets import Recording
+from .datasets import few_shot
+from .datasets import load_dataset
 from .datasets import load_hapt
+from .datasets import subject_split
 from .datasets.app_example import load_app_example
 from .paths import data_search_path
 from .paths import find_data

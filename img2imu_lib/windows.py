@@ -15,6 +15,7 @@ def sliding_windows(
     A window's label is its most frequent labelled class. A window is dropped when that class
     covers less than ``min_majority`` of its samples (unlabelled samples count against it), so
     windows straddling two activities, a transition or an unlabelled stretch are left out.
+    An unlabelled corpus (no classes, as for pre-training) keeps every window, labelled -1.
 
     Returns:
         windows (N, size, 3) float32 in g, and labels (N,) int64; N may be 0.
@@ -30,6 +31,8 @@ def sliding_windows(
         return np.empty((0, size, 3), np.float32), np.empty(0, np.int64)
     starts = np.arange(0, n_samples - size + 1, step)
     index = starts[:, None] + np.arange(size)[None, :]  # (N, size)
+    if not recording.classes:
+        return recording.signal[index], np.full(len(starts), -1, dtype=np.int64)
     labels = recording.labels[index]  # (N, size)
     n_classes = len(recording.classes)
     counts = np.stack([(labels == c).sum(axis=1) for c in range(n_classes)], axis=1)  # (N, C)

@@ -113,12 +113,16 @@ def _read(path: Path) -> dict[int, list[dict[str, np.ndarray]]]:
     return {int(subject): [_frame_columns(frame, path) for frame in frames] for subject, frames in raw.items()}
 
 
-def load_hapt(path: str | Path | None = None, *, subjects: list[int] | None = None) -> list[Recording]:
+def load_hapt(
+    path: str | Path | None = None, *, subjects: list[int] | None = None, transitions: bool = True
+) -> list[Recording]:
     """Load the HAPT recordings as ``Recording``s (signal in g at 50 Hz, labels -1 when unlabelled).
 
     Args:
         path: the ``HAPT.pkl.gz`` file; default the one inside the installed package.
         subjects: keep only these subject ids (1..30); default all.
+        transitions: keep the six postural transitions as classes; if False they become
+            unlabelled (-1) and the classes are the six activities, as for downstream tasks.
     """
     source = Path(path) if path is not None else hapt_file()
     if not source.is_file():
@@ -134,10 +138,12 @@ def load_hapt(path: str | Path | None = None, *, subjects: list[int] | None = No
             signal = np.stack([columns[f"acc-{a}"] for a in "xyz"], axis=1).astype(np.float32)
             labels = columns["label"].astype(np.int64)
             labels = np.where(labels >= 1, labels - 1, -1)
+            if not transitions:
+                labels = np.where(labels >= 6, -1, labels)
             gyro = np.stack([columns[f"gyro-{a}"] for a in "xyz"], axis=1).astype(np.float32) if "gyro-x" in columns else None
             recordings.append(Recording(
                 dataset="hapt", subject=subject, session=session, signal=signal, labels=labels,
-                fs=HAPT_FS, classes=HAPT_CLASSES, extra={"gyro": gyro} if gyro is not None else {},
+                fs=HAPT_FS, classes=HAPT_CLASSES if transitions else HAPT_CLASSES[:6], meta={"position": "waist"}, extra={"gyro": gyro} if gyro is not None else {},
             ))
     if subjects is not None and not recordings:
         raise ValueError(f"subjects {subjects}: none of them is in HAPT (ids 1..30)")

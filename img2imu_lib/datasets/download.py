@@ -1,0 +1,84 @@
+"""Downloads from the publishers: progress bar, SHA-256 check, a cache, and atomic unpacking.
+
+``pooch`` downloads into a temporary file beside the target and renames it only after the
+whole file arrived and its hash matched, so an interrupted or corrupt download leaves nothing
+behind. Archives are unpacked into a temporary folder that is renamed when complete.
+
+Where the publisher states no checksum (none of the paper's datasets does), the SHA-256 of the
+first download is recorded beside the archive (``<archive>.sha256``) and every later use is
+checked against it; the message says that the first hash was not independently verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pooch
+
+CACHE_ENV = "IMG2IMU_CACHE"
+
+
+@dataclass(frozen=True)
+class Download:
+    url: str  # the publisher's address of the archive
+    filename: str  # name of the archive in the cache
+    sha256: str | None = None  # published SHA-256, or None when the publisher gives none
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``$IMG2IMU_CACHE``, else ``~/.cache/img2imu``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "img2imu")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(download: Download, *, folder: Path | None = None, progress: bool = True) -> Path:
+    """The archive, downloaded if needed and checked; returns its path in the cache."""
+    folder = Path(folder) if folder is not None else cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / download.filename
+    record = target.with_name(target.name + ".sha256")
+    expected = download.sha256 or (record.read_text().strip() if record.exists() else None)
+    try:
+        path = Path(pooch.retrieve(download.url, known_hash=f"sha256:{expected}" if expected else None,
+                                   fname=download.filename, path=folder, progressbar=progress))
+    except ValueError as err:  # pooch's hash mismatch: the download was not kept
+        raise ValueError(f"{download.url}: SHA-256 of the download does not match {expected} "
+                         f"({'published' if download.sha256 else 'recorded at first download'}); "
+                         f"the file was discarded. ({err})") from err
+    if expected is None:
+        record.write_text(sha256_of(path) + "\n")
+    return path
+
+
+def unpack(archive: Path, destination: Path) -> Path:
+    """Unpack a .zip or .tar(.gz) into ``destination`` atomically; reuse it if already complete."""
+    if destination.is_dir():
+        return destination
+    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                z.extractall(partial)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as t:
+                t.extractall(partial, filter="data")
+        else:
+            raise ValueError(f"{archive}: neither a zip nor a tar archive")
+        os.replace(partial, destination)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return destination
