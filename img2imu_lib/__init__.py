@@ -14,6 +14,9 @@ from .baseline_augmentations import PerSample
 from .baseline_augmentations import all_augmentations
 from .baseline_augmentations import moco_v2_augmentations
 from .conversion import IMAGENET_MEAN
+from .corpora import ImageFolderCorpus
+from .corpora import OfflineCorpus
+from .corpora import load_corpus
 from .conversion import IMAGENET_STD
 from .conversion import IMAGE_SIZE
 from .conversion import denormalize
