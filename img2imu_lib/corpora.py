@@ -39,7 +39,8 @@ def fit(image: torch.Tensor, size: tuple[int, int] = IMAGE_SIZE) -> torch.Tensor
     scale = max(size[0] / h, size[1] / w)
     image = TF.resize(image, [max(size[0], math.ceil(h * scale)), max(size[1], math.ceil(w * scale))], antialias=True)
     image = TF.center_crop(image, list(size))
-    return image.float() / 255.0 if image.dtype == torch.uint8 else image
+    # antialiased resizing of a float image can overshoot [0, 1] by rounding: clamp it back
+    return image.float() / 255.0 if image.dtype == torch.uint8 else image.clamp(0.0, 1.0)
 
 
 class ImageFolderCorpus(Dataset):
