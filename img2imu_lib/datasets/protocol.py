@@ -5,7 +5,10 @@ Every rule here is a documented decision the evaluation depends on:
 * resampling is polyphase (``scipy.signal.resample_poly``); labels follow the nearest earlier
   original sample;
 * subjects are split 6:2:2 into train / validation / test by a seeded permutation, so no subject
-  is in two splits and each seed gives an independent split;
+  is in two splits and each seed gives an independent split; given the window labels, the
+  permutation is redrawn (from the same seed, up to 1,000 times) until every class occurs in
+  every part, since a part without a class makes macro-F1 meaningless; when no split can
+  (a class recorded from too few subjects) the error names the class and its subjects;
 * the few-shot sample draws k windows per class from the training split without replacement;
   a class with fewer than k training windows is an error naming the class (pass
   ``allow_fewer=True`` to take all it has);
@@ -47,20 +50,42 @@ class Split:
     seed: int
 
 
-def subject_split(subjects: np.ndarray, *, seed: int, ratios: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> Split:
-    """Split the distinct ``subjects`` into train / validation / test by ``ratios`` (Section V-A2)."""
+def subject_split(
+    subjects: np.ndarray, *, seed: int, labels: np.ndarray | None = None,
+    ratios: tuple[float, float, float] = (0.6, 0.2, 0.2),
+) -> Split:
+    """Split the distinct ``subjects`` into train / validation / test by ``ratios`` (Section V-A2).
+
+    subjects: (N,) subject id of each window; labels: (N,) class of each window, optional (see
+    the module docstring for the rule it adds).
+    """
     unique = np.unique(subjects)
     if len(unique) < 3:
         raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
     if abs(sum(ratios) - 1.0) > 1e-9 or min(ratios) <= 0:
         raise ValueError(f"ratios={ratios}; expected three positive fractions summing to 1")
-    order = np.random.default_rng(seed).permutation(unique)
     n_val = max(1, int(round(ratios[1] * len(unique))))
     n_test = max(1, int(round(ratios[2] * len(unique))))
     n_train = len(unique) - n_val - n_test
     if n_train < 1:
         raise ValueError(f"{len(unique)} subjects leave none for training with ratios {ratios}")
-    return Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]), seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(1000):
+        order = rng.permutation(unique)
+        split = Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]), seed)
+        if labels is None or _every_class_everywhere(split, subjects, labels):
+            return split
+    classes = np.unique(labels)
+    owners = {int(c): np.unique(subjects[labels == c]).tolist() for c in classes}
+    rare = min(owners, key=lambda c: len(owners[c]))
+    raise ValueError(f"no split puts every class in train, validation and test: class {rare} occurs only for "
+                     f"subjects {owners[rare]}")
+
+
+def _every_class_everywhere(split: Split, subjects: np.ndarray, labels: np.ndarray) -> bool:
+    classes = set(np.unique(labels).tolist())
+    return all(set(np.unique(labels[np.isin(subjects, part)]).tolist()) == classes
+               for part in (split.train, split.validation, split.test))
 
 
 def few_shot(labels: np.ndarray, candidates: np.ndarray, *, k: int, seed: int, allow_fewer: bool = False) -> np.ndarray:

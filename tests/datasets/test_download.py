@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
 import io
@@ -160,3 +161,17 @@ def test_unpack_refuses_other_files(tmp_path):
     with pytest.raises(ValueError, match="neither a zip nor a tar archive"):
         dl.unpack(junk, tmp_path / "out")
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_capture24_zip_download(server, cache, monkeypatch):
+    """The ORA layout: capture24/P001.csv.gz ... plus metadata.csv, in a zip."""
+    rows = "time,x,y,z,annotation\n" + "".join(f"2016-10-17 03:53:00.{i:06d},0.0,0.0,1.0,7030 sleeping;MET 0.95\n" for i in range(1000))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("capture24/P001.csv.gz", gzip.compress(rows.encode()))
+        z.writestr("capture24/metadata.csv", "pid,age,sex\nP001,30-37,F\n")
+    body = buffer.getvalue()
+    server.files["/capture24.zip"] = body
+    point(monkeypatch, "capture24", server.url + "/capture24.zip", hashlib.sha256(body).hexdigest())
+    data = load_dataset("capture24", download=True)
+    assert [(r.subject, r.fs, len(r.signal)) for r in data.recordings] == [(1, 50.0, 500)]

@@ -83,3 +83,21 @@ def test_normalizer(rng):
     np.testing.assert_allclose(z.reshape(-1, 3).std(0), 1, atol=1e-4)
     with pytest.raises(ValueError, match="zero variance"):
         fit_normalizer(np.ones((2, 5, 3)))
+
+
+def test_split_with_labels_puts_every_class_in_every_part():
+    # class 1 is recorded from subjects 1, 2, 3 only: a random split often misses it somewhere
+    subjects = np.repeat(np.arange(1, 11), 4)
+    labels = np.where(np.isin(subjects, [1, 2, 3]) & (np.arange(40) % 4 == 0), 1, 0)
+    for seed in range(10):
+        split = subject_split(subjects, seed=seed, labels=labels)
+        for part in (split.train, split.validation, split.test):
+            assert set(labels[np.isin(subjects, part)]) == {0, 1}
+        np.testing.assert_array_equal(split.test, subject_split(subjects, seed=seed, labels=labels).test)
+
+
+def test_split_impossible_names_the_class():
+    subjects = np.repeat(np.arange(1, 6), 2)
+    labels = np.where(subjects == 4, 1, 0)  # one subject with the only examples of class 1
+    with pytest.raises(ValueError, match=r"class 1 occurs only for subjects \[4\]"):
+        subject_split(subjects, seed=0, labels=labels)
