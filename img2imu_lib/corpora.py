@@ -3,7 +3,7 @@
 * ``ImageFolderCorpus``: any folder of images in ImageNet layout (class sub-folders) or flat,
   decoded with PIL as torchvision's ``ImageFolder`` does; an unreadable file is skipped and counted, never a crash mid-epoch.
 * ``OfflineCorpus``: works on a fresh machine with no download: random crops of the photographs
-  that installed packages ship (matplotlib's and scikit-learn's sample images), alternating with
+  that installed packages ship (scikit-image's, matplotlib's and scikit-learn's sample images), alternating with
   procedurally generated "dead leaves" images (Baradad et al. 2021).
 * ``torchvision_corpus``: torchvision's CIFAR-10 or STL-10, downloaded by torchvision.
 
@@ -73,13 +73,22 @@ class ImageFolderCorpus(Dataset):
         return {"name": self.name, "size": len(self.files), "origin": str(self.root), "skipped": len(self.skipped)}
 
 
+SKIMAGE_PHOTOS = (
+    "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png", "coffee.png",
+    "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png",
+    "motorcycle_right.png", "page.png", "retina.jpg", "rocket.jpg", "text.png",
+)  # the photographs among scikit-image's sample data (its drawings and test patterns are left out)
+
+
 def package_photos() -> list[Path]:
-    """Photographs shipped inside installed packages (matplotlib, scikit-learn)."""
+    """Photographs shipped inside installed packages (scikit-image, matplotlib, scikit-learn)."""
     import matplotlib
+    import skimage
     import sklearn
 
-    candidates = [Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg",
-                  Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"]
+    candidates = [Path(skimage.__file__).parent / "data" / name for name in SKIMAGE_PHOTOS]
+    candidates += [Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg",
+                   Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"]
     candidates += sorted((Path(sklearn.__file__).parent / "datasets" / "images").glob("*.jpg"))
     return [p for p in candidates if p.is_file()]
 

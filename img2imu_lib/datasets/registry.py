@@ -72,7 +72,7 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [
                 Download("https://www.cis.fordham.edu/wisdm/includes/datasets/latest/WISDM_ar_latest.tar.gz",
                          "WISDM_ar_latest.tar.gz"), inner="WISDM_ar_v1.1"),
     DatasetInfo("goat", "Goat Movement (collar tags)", GOAT_CLASSES, 100.0, 2.0,
-                "2 s windows in Kamminga et al. 2018 (to be checked against the paper)", "neck collar",
+                "2 s samples in the same group's collar-tag datasets (Kamminga et al.); not confirmed for the goat paper", "neck collar",
                 XYZ_G + " (from m/s^2)", "kamminga2018goat", "DANS data licence",
                 "DANS EASY, Kamminga et al. 2018 (login needed): put the per-animal CSV files in goat/", "goat"),
     DatasetInfo("pvs", "PVS: Passive Vehicular Sensors", PVS_CLASSES, 100.0, 5.0,
