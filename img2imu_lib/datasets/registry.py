@@ -7,7 +7,7 @@ or raises one ``FileNotFoundError`` saying where the files must go and how to ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,18 +93,21 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in [
 
 
 def _read(info: DatasetInfo, folder: Path | None) -> tuple[list[Recording], dict[str, int]]:
-    readers: dict[str, Callable[[Path], tuple[list[Recording], dict[str, int]]]] = {
-        "wisdm": lambda f: (lambda r: (r[0], dict(r[1])))(load_wisdm(_first(f, "WISDM_ar_v1.1_raw.txt"))),
-        "daphnet": lambda f: (load_daphnet(f), {}),
-        "goat": lambda f: load_goat(f),
-        "pvs": lambda f: (load_pvs(f), {}),
-        "capture24": lambda f: (list(stream_capture24(f)), {}),
-    }
-    if info.name == "hapt":
+    """Recordings and skip counts of one dataset, from its folder (None for installed data)."""
+    if info.name == "hapt":  # subjects 1-10 are the offline pre-training corpus
         return load_hapt(transitions=False, subjects=[s for s in range(1, 31) if s not in SUBSTITUTE_SUBJECTS]), {}
     if info.name == "watch":
         return load_watch(), {}
-    return readers[info.name](folder)
+    if info.name == "wisdm":
+        recordings, skipped = load_wisdm(_first(folder, "WISDM_ar_v1.1_raw.txt"))
+        return recordings, dict(skipped)
+    if info.name == "daphnet":
+        return load_daphnet(folder), {}
+    if info.name == "goat":
+        return load_goat(folder)
+    if info.name == "pvs":
+        return load_pvs(folder), {}
+    return list(stream_capture24(folder)), {}
 
 
 def _first(folder: Path, name: str) -> Path:
