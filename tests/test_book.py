@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,19 @@ def test_math_and_widgets_are_served_locally(html):
 def test_equations_are_labelled(html):
     page = (html / "notebooks" / "02_conversion.html").read_text()
     assert 'id="equation-eq-stft"' in page and 'id="equation-eq-minmax"' in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package chromium); .ci/run installs it")
+def test_math_and_widgets_render_offline_in_a_browser(html, tmp_path):
+    """Open the built page from disk in headless Chromium and read the DOM after scripts ran."""
+    page = html / "notebooks" / "02_conversion.html"
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+               "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<mjx-container") >= 5, "MathJax did not typeset the equations"
+    assert dom.count("noUi-handle") >= 3, "the explorer's sliders were not drawn"
+    assert "widget-image" in dom, "the explorer's image was not drawn"
