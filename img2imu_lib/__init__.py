@@ -33,11 +33,15 @@ from .datasets import load_dataset
 from .datasets import load_hapt
 from .datasets import subject_split
 from .datasets.app_example import load_app_example
+from .moco import MoCo
+from .moco import MoCoConfig
+from .moco import info_nce
 from .paths import data_search_path
 from .paths import find_data
 from .profiles import PROFILES
 from .profiles import Profile
 from .profiles import get_profile
+from .schedule import learning_rate
 from .seeding import seed_everything
 from .sensory import SENSORY_PERTURBATIONS
 from .sensory import add_noise

@@ -1,0 +1,106 @@
+"""MoCo (He et al. 2020; v2 head, Chen et al. 2020) as IMG2IMU uses it (Section IV-B1, Eq. 1).
+
+A query encoder and a momentum-averaged key encoder (ResNet18 from torchvision, projection to
+``dim`` features) map two augmented views of each image to unit vectors q and k. The loss is
+InfoNCE over the positive key and a queue of ``queue_size`` keys from earlier batches, which
+are the negatives. The queue is a registered buffer, so it is saved with the weights. Nothing
+here calls CUDA or torch.distributed: the same module runs in a CPU test and inside DDP.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+
+@dataclass(frozen=True)
+class MoCoConfig:
+    dim: int = 64  # feature dimension of q and k (the paper, Section V-A4)
+    queue_size: int = 4096  # negative keys kept (the paper, Section V-A4)
+    momentum: float = 0.999  # key encoder update m (MoCo v2's; the paper does not say)
+    temperature: float = 0.2  # tau of Eq. 1 (MoCo v2's; the paper does not say)
+    mlp_head: bool = True  # MoCo v2's two-layer projection head
+
+    def __post_init__(self) -> None:
+        if self.dim < 1 or self.queue_size < 1:
+            raise ValueError(f"dim={self.dim}, queue_size={self.queue_size}; expected positive sizes")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum={self.momentum}; expected 0 <= m < 1")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature={self.temperature}; expected > 0")
+
+
+def resnet18_encoder(dim: int, *, mlp_head: bool = True) -> nn.Module:
+    """torchvision's ResNet18, randomly initialised, its classifier replaced by a projection to ``dim``."""
+    encoder = torchvision.models.resnet18(weights=None, num_classes=dim)
+    if mlp_head:
+        width = encoder.fc.in_features  # 512
+        encoder.fc = nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True), encoder.fc)
+    return encoder
+
+
+def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 1: -log( exp(q.k+/tau) / sum_i exp(q.k_i/tau) ) averaged over the batch.
+
+    q, k: (N, D) unit vectors (k is the positive key of q); queue: (K, D) unit negatives.
+    Returns the loss and the logits (N, 1 + K), the positive first.
+    """
+    positive = (q * k).sum(dim=1, keepdim=True)  # (N, 1)
+    negative = q @ queue.T  # (N, K)
+    logits = torch.cat([positive, negative], dim=1) / temperature  # (N, 1 + K)
+    targets = torch.zeros(len(q), dtype=torch.long, device=q.device)  # the positive is class 0
+    return F.cross_entropy(logits, targets), logits
+
+
+class MoCo(nn.Module):
+    """Query encoder, momentum key encoder and the queue of negative keys."""
+
+    def __init__(self, config: MoCoConfig = MoCoConfig(), encoder: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder_q = encoder if encoder is not None else resnet18_encoder(config.dim, mlp_head=config.mlp_head)
+        self.encoder_k = copy.deepcopy(self.encoder_q)
+        for p in self.encoder_k.parameters():
+            p.requires_grad_(False)  # updated only by momentum_update
+        self.register_buffer("queue", F.normalize(torch.randn(config.queue_size, config.dim), dim=1))  # (K, D)
+        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """theta_k <- m theta_k + (1 - m) theta_q, for every parameter and float buffer."""
+        m = self.config.momentum
+        for p_k, p_q in zip(self.encoder_k.parameters(), self.encoder_q.parameters()):
+            p_k.mul_(m).add_(p_q.detach(), alpha=1.0 - m)
+        for b_k, b_q in zip(self.encoder_k.buffers(), self.encoder_q.buffers()):
+            b_k.copy_(b_q)  # BatchNorm running statistics follow the query encoder
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Replace the oldest len(keys) entries of the queue with ``keys`` (N, D), wrapping around."""
+        n, size = len(keys), self.config.queue_size
+        if n > size:
+            raise ValueError(f"a batch of {n} keys does not fit a queue of {size}")
+        index = (self.queue_ptr + torch.arange(n, device=keys.device)) % size
+        self.queue[index] = keys
+        self.queue_ptr.copy_((self.queue_ptr + n) % size)
+
+    def forward(self, view_q: torch.Tensor, view_k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two views (N, 3, H, W) of the same images -> InfoNCE loss and logits (N, 1 + K)."""
+        q = F.normalize(self.encoder_q(view_q), dim=1)  # (N, D)
+        with torch.no_grad():
+            self.momentum_update()
+            k = F.normalize(self.encoder_k(view_k), dim=1)  # (N, D)
+        loss, logits = info_nce(q, k, self.queue.clone(), temperature=self.config.temperature)
+        self.enqueue(k)
+        return loss, logits
+
+    def backbone(self) -> nn.Module:
+        """The query encoder without its projection head (ResNet18 up to the 512-d pooled features)."""
+        trunk = copy.deepcopy(self.encoder_q)
+        trunk.fc = nn.Identity()
+        return trunk
