@@ -38,6 +38,8 @@ from .moco import MoCoConfig
 from .moco import info_nce
 from .paths import data_search_path
 from .paths import find_data
+from .pretrain import PretrainConfig
+from .pretrain import profile_config
 from .profiles import PROFILES
 from .profiles import Profile
 from .profiles import get_profile
@@ -48,6 +50,8 @@ from .sensory import add_noise
 from .sensory import mask
 from .sensory import rotate
 from .sensory import time_shift
+from .trainer import pretrain
+from .trainer import train_one_epoch
 from .windows import sliding_windows
 from .windows import windows_from_recordings
 

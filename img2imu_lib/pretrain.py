@@ -122,3 +122,19 @@ def commit() -> str:
                               cwd=Path(__file__).parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+PROFILE_SIZES: dict[str, dict] = {
+    # sizes only: every profile trains the same method
+    "smoke": {"epochs": 1, "batch_size": 8, "corpus_size": 32, "warmup_epochs": 0, "max_steps": 2,
+              "moco": MoCoConfig(queue_size=32)},
+    "cpu": {"epochs": 5, "batch_size": 64, "corpus_size": 2560, "warmup_epochs": 1, "moco": MoCoConfig(queue_size=1024)},
+    "paper": {},  # the defaults are the paper's settings
+}
+
+
+def profile_config(profile: str, **overrides: object) -> PretrainConfig:
+    """The pre-training config of a profile, with ``overrides`` (method, corpus, seed ...) applied."""
+    if profile not in PROFILE_SIZES:
+        raise ValueError(f"profile {profile!r}; expected one of {sorted(PROFILE_SIZES)}")
+    return PretrainConfig(**{**PROFILE_SIZES[profile], **{k: v for k, v in overrides.items() if v is not None}})

@@ -91,3 +91,28 @@ def test_config_checks():
         PretrainConfig(method="simclr")
     assert PretrainConfig().key() != PretrainConfig(augmentations=("hue", "jitter")).key()
     assert PretrainConfig().key() == PretrainConfig(checkpoint_every=7).key()
+
+
+def test_command_line_smoke_run(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "img2imu_lib", "pretrain", "--profile", "smoke", "--images", "offline",
+                             "--augmentations", "hue", "jitter", "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert summary["method"] == "img2imu" and summary["steps"] == 2 and summary["corpus"]["name"] == "offline"
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["augmentations"] == ["hue", "jitter"]
+    assert (out / "checkpoint.pt").exists()
+
+
+def test_profile_sizes_never_change_the_method():
+    from img2imu_lib.pretrain import profile_config
+
+    smoke, paper = profile_config("smoke", method="moco_all"), profile_config("paper", method="moco_all")
+    assert smoke.method == paper.method == "moco_all" and smoke.augmentations == paper.augmentations
+    assert (paper.epochs, paper.batch_size, paper.moco.queue_size, paper.lr_peak) == (40, 256, 4096, 1e-5)
+    with pytest.raises(ValueError, match="profile 'huge'"):
+        profile_config("huge")
