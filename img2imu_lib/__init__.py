@@ -45,6 +45,8 @@ from .profiles import Profile
 from .profiles import get_profile
 from .schedule import learning_rate
 from .seeding import seed_everything
+from .simsiam import SimSiam
+from .simsiam import SimSiamConfig
 from .sensory import SENSORY_PERTURBATIONS
 from .sensory import add_noise
 from .sensory import mask

@@ -21,19 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.utils.data import Sampler
 
 from .augmentations import Augmentation, TwoViews, sensor_aware_augmentations
 from .baseline_augmentations import all_augmentations, moco_v2_augmentations
 from .conversion import IMAGENET_MEAN, IMAGENET_STD
-from .moco import MoCoConfig
+from .moco import MoCo, MoCoConfig
+from .schedule import learning_rate
+from .simsiam import SimSiam, SimSiamConfig
 
-METHODS = ("img2imu", "moco_default", "moco_all")
+METHODS = ("img2imu", "moco_default", "moco_all", "simsiam")
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    method: str = "img2imu"  # img2imu (sensor-aware, one per view), moco_default (MoCo v2 set), moco_all
+    method: str = "img2imu"  # img2imu (sensor-aware, one per view), moco_default (MoCo v2 set), moco_all, simsiam
     augmentations: tuple[str, ...] = ("translate_x", "permute_x", "hue", "jitter")  # img2imu's pool (ablations drop one)
     corpus: str = "offline"  # image corpus name or folder (img2imu_lib.corpora.load_corpus)
     corpus_size: int = 10_000  # images in the offline corpus (other corpora have their own size)
@@ -45,6 +48,7 @@ class PretrainConfig:
     lr_end: float = 1e-6  # the paper, reached at the last epoch
     weight_decay: float = 0.0  # Adam weight decay (the paper's grid includes 0)
     moco: MoCoConfig = field(default_factory=MoCoConfig)  # dim 64, queue 4,096 (the paper), m, tau (MoCo v2)
+    simsiam: SimSiamConfig = field(default_factory=SimSiamConfig)  # SimSiam's official recipe (method simsiam only)
     seed: int = 0  # seeds weights, image order and augmentations
     max_steps: int = 0  # stop after this many steps (0: all epochs), for smoke runs
     checkpoint_every: int = 50  # steps between checkpoints
@@ -72,6 +76,7 @@ def make_views(config: PretrainConfig) -> TwoViews:
         "img2imu": lambda: sensor_aware_augmentations(config.augmentations),
         "moco_default": moco_v2_augmentations,
         "moco_all": all_augmentations,
+        "simsiam": moco_v2_augmentations,  # SimSiam's official augmentations are MoCo v2's
     }[config.method]()
     return TwoViews(augment, augment)
 
@@ -138,3 +143,27 @@ def profile_config(profile: str, **overrides: object) -> PretrainConfig:
     if profile not in PROFILE_SIZES:
         raise ValueError(f"profile {profile!r}; expected one of {sorted(PROFILE_SIZES)}")
     return PretrainConfig(**{**PROFILE_SIZES[profile], **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def build(config: PretrainConfig) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """The model and optimizer of a method: MoCo with Adam (the paper), or SimSiam with its SGD."""
+    if config.method == "simsiam":
+        model = SimSiam(config.simsiam)
+        return model, model.optimizer(config.batch_size)
+    model = MoCo(config.moco)
+    return model, torch.optim.Adam(model.encoder_q.parameters(), lr=config.lr_start, weight_decay=config.weight_decay)
+
+
+def set_learning_rate(model: nn.Module, optimizer: torch.optim.Optimizer, config: PretrainConfig, epoch: float) -> float:
+    """Apply the method's schedule at fractional ``epoch``; returns the rate of the trained encoder."""
+    epoch = min(epoch, config.epochs)
+    if isinstance(model, SimSiam):
+        lr = model.learning_rate(epoch, epochs=config.epochs, batch_size=config.batch_size)
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] if group.get("fixed_lr") else lr
+        return lr
+    lr = learning_rate(epoch, epochs=config.epochs, warmup_epochs=config.warmup_epochs,
+                       start=config.lr_start, peak=config.lr_peak, end=config.lr_end)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr

@@ -9,26 +9,21 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from .corpora import load_corpus
-from .moco import MoCo
-from .pretrain import EpochOrder, PretrainConfig, commit, load_checkpoint, make_views, normalize, save_atomic
-from .schedule import learning_rate
+from .pretrain import EpochOrder, PretrainConfig, build, commit, load_checkpoint, make_views, normalize, save_atomic, set_learning_rate
 
 
-def train_one_epoch(model: MoCo, optimizer: torch.optim.Optimizer, loader: DataLoader, *, config: PretrainConfig,
+def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, *, config: PretrainConfig,
                     state: dict, steps_per_epoch: int, total_steps: int, views, generator: torch.Generator,
                     checkpoint, bar: tqdm) -> dict:
     """Train from ``state['step']`` to the end of ``state['epoch']`` (or ``total_steps``); returns the state."""
     model.train()
     for images in loader:
-        progress = state["epoch"] + state["step"] / steps_per_epoch
-        lr = learning_rate(min(progress, config.epochs), epochs=config.epochs, warmup_epochs=config.warmup_epochs,
-                           start=config.lr_start, peak=config.lr_peak, end=config.lr_end)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        lr = set_learning_rate(model, optimizer, config, state["epoch"] + state["step"] / steps_per_epoch)
         view_q, view_k = views(images, generator=generator)
         loss, _ = model(normalize(view_q), normalize(view_k))
         if not torch.isfinite(loss):
@@ -60,8 +55,7 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
             return record
     torch.manual_seed(config.seed)
     corpus = corpus if corpus is not None else load_corpus(config.corpus, length=config.corpus_size, seed=config.seed)
-    model = MoCo(config.moco)
-    optimizer = torch.optim.Adam(model.encoder_q.parameters(), lr=config.lr_start, weight_decay=config.weight_decay)
+    model, optimizer = build(config)
     generator = torch.Generator().manual_seed(config.seed)
     state = {"epoch": 0, "step": 0, "global_step": 0, "losses": [], "seconds": 0.0}
     if checkpoint_path.exists():
