@@ -106,10 +106,12 @@ def dead_leaves(seed: int, *, size: tuple[int, int] = IMAGE_SIZE, n_disks: int =
     radii = (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5  # inverse CDF of r^-3 on [r_min, r_max]
     centres = rng.random((n_disks, 2)) * [h, w]
     colours = rng.random((n_disks, 3))
-    yy, xx = np.mgrid[0:h, 0:w]
     image = np.tile(rng.random(3), (h, w, 1))
     for (cy, cx), r, colour in zip(centres, radii, colours):
-        image[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = colour
+        top, bottom = max(0, int(cy - r)), min(h, int(cy + r) + 1)  # paint inside the disk's bounding box only
+        left, right = max(0, int(cx - r)), min(w, int(cx + r) + 1)
+        yy, xx = np.ogrid[top:bottom, left:right]
+        image[top:bottom, left:right][(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = colour
     return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)
 
 
