@@ -19,6 +19,7 @@ test: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conversion.py
+	$(BIN)/python benchmarks/bench_pretrain.py
 
 env: $(STAMP) $(NODE_STAMP)
 

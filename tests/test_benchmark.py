@@ -17,3 +17,13 @@ def test_benchmark_runs_small():
     assert result.returncode == 0, result.stderr[-2000:]
     for line in ("spectrogram_images", "naive scipy + PIL loop", "speed-up", "TranslateX", "MoCo v2 cascade"):
         assert line in result.stdout
+
+
+def test_pretrain_benchmark_runs_small():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_pretrain.py"), "--batch", "4", "--steps", "1", "--workers", "0"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("bare model step", "img2imu_lib pipeline", "per-image pipeline"):
+        assert line in result.stdout
