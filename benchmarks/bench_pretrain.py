@@ -24,7 +24,8 @@ from torchvision.transforms import v2
 
 import img2imu_lib as L
 from img2imu_lib.conversion import IMAGENET_MEAN, IMAGENET_STD
-from img2imu_lib.pretrain import PretrainConfig, build, make_views, normalize
+from img2imu_lib.conversion import normalize_images
+from img2imu_lib.pretrain import PretrainConfig, build, make_views
 
 
 class PerImage(Dataset):
@@ -77,9 +78,9 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     loader = DataLoader(corpus, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True,
                         persistent_workers=args.workers > 0)
-    ready = [tuple(normalize(v) for v in views(next(iter(loader)), generator=generator))] * (args.steps + 1)
+    ready = [tuple(normalize_images(v) for v in views(next(iter(loader)), generator=generator))] * (args.steps + 1)
     bare = rate(ready, model, optimizer, args.steps, lambda b: b)
-    ours = rate(loader, model, optimizer, args.steps, lambda b: tuple(normalize(v) for v in views(b, generator=generator)))
+    ours = rate(loader, model, optimizer, args.steps, lambda b: tuple(normalize_images(v) for v in views(b, generator=generator)))
     per_image = DataLoader(PerImage(corpus), batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
     theirs = rate(per_image, model, optimizer, args.steps, lambda b: b)
     print(f"  bare model step       {bare:8.1f} samples/s")

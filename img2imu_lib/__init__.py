@@ -20,6 +20,7 @@ from .corpora import load_corpus
 from .conversion import IMAGENET_STD
 from .conversion import IMAGE_SIZE
 from .conversion import denormalize
+from .conversion import normalize_images
 from .conversion import segment_count
 from .conversion import spectrogram_images
 from .conversion import stft_power

@@ -185,6 +185,11 @@ def spectrogram_images(
     return out
 
 
+def normalize_images(images: torch.Tensor) -> torch.Tensor:
+    """ImageNet normalisation: (N, 3, H, W) in [0, 1] units -> same shape, (x - mean) / std per channel."""
+    return TF.normalize(images, mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
+
+
 def denormalize(images: torch.Tensor) -> torch.Tensor:
     """Undo the ImageNet normalisation: (N, 3, H, W) normalised -> same shape in [0, 1] units."""
     mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype).view(3, 1, 1)

@@ -101,6 +101,11 @@ class MoCo(nn.Module):
 
     def backbone(self) -> nn.Module:
         """The query encoder without its projection head (ResNet18 up to the 512-d pooled features)."""
-        trunk = copy.deepcopy(self.encoder_q)
-        trunk.fc = nn.Identity()
-        return trunk
+        return without_head(self.encoder_q)
+
+
+def without_head(encoder: nn.Module) -> nn.Module:
+    """A copy of a torchvision ResNet with its ``fc`` (projection head) replaced by the identity."""
+    trunk = copy.deepcopy(encoder)
+    trunk.fc = nn.Identity()
+    return trunk

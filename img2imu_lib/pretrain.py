@@ -26,7 +26,6 @@ from torch.utils.data import Sampler
 
 from .augmentations import Augmentation, TwoViews, sensor_aware_augmentations
 from .baseline_augmentations import all_augmentations, moco_v2_augmentations
-from .conversion import IMAGENET_MEAN, IMAGENET_STD
 from .moco import MoCo, MoCoConfig
 from .schedule import learning_rate
 from .simsiam import SimSiam, SimSiamConfig
@@ -96,16 +95,16 @@ class EpochOrder(Sampler[list[int]]):
         return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
 
 
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images - mean) / std
-
-
 def save_atomic(obj: object, path: Path) -> None:
-    """torch.save to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
+    """Write ``obj`` to a temporary file beside ``path``, then rename: a crash never leaves half a file.
+
+    A ``str`` is written as text (records), anything else with ``torch.save`` (checkpoints).
+    """
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, temporary)
+    if isinstance(obj, str):
+        temporary.write_text(obj)
+    else:
+        torch.save(obj, temporary)
     os.replace(temporary, path)
 
 

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from .moco import without_head
+
 
 @dataclass(frozen=True)
 class SimSiamConfig:
@@ -62,8 +64,5 @@ class SimSiam(nn.Module):
         return self.config.base_lr * batch_size / 256 * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
     def backbone(self) -> nn.Module:
-        import copy
-
-        trunk = copy.deepcopy(self.encoder)
-        trunk.fc = nn.Identity()
-        return trunk
+        """The encoder without its projector (ResNet18 up to the 512-d pooled features)."""
+        return without_head(self.encoder)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -13,8 +12,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from .conversion import normalize_images
 from .corpora import load_corpus
-from .pretrain import EpochOrder, PretrainConfig, build, commit, load_checkpoint, make_views, normalize, save_atomic, set_learning_rate
+from .pretrain import EpochOrder, PretrainConfig, build, commit, load_checkpoint, make_views, save_atomic, set_learning_rate
 
 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, *, config: PretrainConfig,
@@ -25,7 +25,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loader: 
     for images in loader:
         lr = set_learning_rate(model, optimizer, config, state["epoch"] + state["step"] / steps_per_epoch)
         view_q, view_k = views(images, generator=generator)
-        loss, _ = model(normalize(view_q), normalize(view_k))
+        loss, _ = model(normalize_images(view_q), normalize_images(view_k))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {state['global_step']} (epoch {state['epoch']}); "
                                      f"the last good checkpoint is kept")
@@ -92,7 +92,5 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
               "steps": state["global_step"], "epochs_done": state["global_step"] / steps_per_epoch,
               "wall_seconds": seconds, "samples_per_second": state["global_step"] * config.batch_size / max(seconds, 1e-9),
               "final_loss": state["losses"][-1] if state["losses"] else math.nan, "losses": state["losses"]}
-    temporary = record_path.with_name(f".{record_path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(record, indent=1))
-    os.replace(temporary, record_path)
+    save_atomic(json.dumps(record, indent=1), record_path)
     return record

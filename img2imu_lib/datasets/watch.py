@@ -8,13 +8,12 @@ restricted unpickler, without importing seglearn.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from .recording import Recording
-from .safe_pickle import load_restricted
+from .safe_pickle import installed_file, load_restricted
 
 WATCH_FS = 50.0  # Hz
 WATCH_CLASSES: tuple[str, ...] = (
@@ -26,10 +25,7 @@ _FILE_LABELS = ("PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW")
 
 def watch_file() -> Path:
     """Path of ``watch_dataset.npy`` inside the installed seglearn package, found without importing it."""
-    spec = importlib.util.find_spec("seglearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package seglearn is not installed; run `pip install seglearn` (it ships watch_dataset.npy)")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "watch_dataset.npy"
+    return installed_file("seglearn", "data/watch_dataset.npy", pip_name="seglearn")
 
 
 def load_watch(path: str | Path | None = None) -> list[Recording]:
