@@ -20,6 +20,7 @@ test: $(STAMP) $(NODE_STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conversion.py
 	$(BIN)/python benchmarks/bench_pretrain.py
+	$(BIN)/python benchmarks/bench_corpus_cache.py
 
 env: $(STAMP) $(NODE_STAMP)
 

@@ -3,18 +3,23 @@
     python benchmarks/bench_pretrain.py                     # batch 64, 5 timed steps each
     python benchmarks/bench_pretrain.py --batch 8 --steps 1 # a quick run
 
-Three measurements, one process, same corpus and model (MoCo ResNet18, IMG2IMU augmentations
+Measurements in one process, same corpus and model (MoCo ResNet18, IMG2IMU augmentations
 for ours, MoCo v2's for the per-image pipeline, which is what the original MoCo code runs):
   bare step   the forward, backward and optimizer step on ready-made batches
   pipeline    img2imu_lib: images read by a DataLoader, two views augmented as a batch, step
-  per-image   MoCo-style: PIL images augmented one by one in DataLoader workers, step
+  per-image   MoCo-style: PIL images augmented one by one in DataLoader workers, step (NCHW)
+then the bare step and our pipeline again with the channels-last memory layout the cpu profile
+uses, and our pipeline reading the images from a decoded uint8 cache (corpus_cache) instead of
+decoding JPEG files every epoch.
 The corpus is the ImageNet sample where it is on the data path, else the offline corpus.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
+import tempfile
 import time
 
 import torch
@@ -25,7 +30,9 @@ from torchvision.transforms import v2
 import img2imu_lib as L
 from img2imu_lib.conversion import IMAGENET_MEAN, IMAGENET_STD
 from img2imu_lib.conversion import normalize_images
-from img2imu_lib.pretrain import PretrainConfig, build, make_views
+from img2imu_lib.corpus_cache import CachedCorpus
+from img2imu_lib.methods import ImageMethod
+from img2imu_lib.pretrain import PretrainConfig
 
 
 class PerImage(Dataset):
@@ -70,11 +77,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of both pipelines")
     args = parser.parse_args()
-    corpus = (L.load_corpus("imagenet-sample") if L.find_data("imagenet-sample") else L.load_corpus("offline", length=2000))
+    corpus = (L.load_corpus("imagenet-sample") if L.find_data("imagenet-sample")
+              else L.load_corpus("offline", length=2000, cache=False))
     print(f"corpus: {corpus.describe()}; batch {args.batch}; {args.steps} timed steps; {torch.get_num_threads()} threads")
     config = PretrainConfig(batch_size=args.batch)
-    model, optimizer = build(config)
-    views = make_views(config)
+    method = ImageMethod(config)
+    model, optimizer, views = method.net, method.optimizer(config.batch_size), method.views
     generator = torch.Generator().manual_seed(0)
     loader = DataLoader(corpus, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True,
                         persistent_workers=args.workers > 0)
@@ -83,9 +91,25 @@ def main() -> None:
     ours = rate(loader, model, optimizer, args.steps, lambda b: tuple(normalize_images(v) for v in views(b, generator=generator)))
     per_image = DataLoader(PerImage(corpus), batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
     theirs = rate(per_image, model, optimizer, args.steps, lambda b: b)
-    print(f"  bare model step       {bare:8.1f} samples/s")
-    print(f"  img2imu_lib pipeline  {ours:8.1f} samples/s  (overhead {100 * (bare / ours - 1):.1f}% of the step time)")
-    print(f"  per-image pipeline    {theirs:8.1f} samples/s  (img2imu_lib is {ours / theirs:.2f}x)")
+    fast = ImageMethod(dataclasses.replace(config, channels_last=True)).to(memory_format=torch.channels_last)
+    fast_model, fast_optimizer = fast.net, fast.optimizer(config.batch_size)
+    nhwc = lambda views: tuple(v.contiguous(memory_format=torch.channels_last) for v in views)  # noqa: E731
+    bare_fast = rate(ready, fast_model, fast_optimizer, args.steps, nhwc)
+    ours_fast = rate(loader, fast_model, fast_optimizer, args.steps,
+                     lambda b: nhwc(normalize_images(v) for v in views(b, generator=generator)))
+    with tempfile.TemporaryDirectory() as folder:  # the corpus decoded once into a uint8 cache (corpus_cache)
+        cached = DataLoader(CachedCorpus(corpus, folder, progress=False, workers=args.workers), batch_size=args.batch,
+                            shuffle=True, num_workers=args.workers, drop_last=True, persistent_workers=args.workers > 0)
+        ours_cached = rate(cached, fast_model, fast_optimizer, args.steps,
+                           lambda b: nhwc(normalize_images(v) for v in views(b, generator=generator)))
+    print(f"  bare model step                     {bare:8.1f} samples/s")
+    print(f"  img2imu_lib pipeline                {ours:8.1f} samples/s  (overhead {100 * (bare / ours - 1):.1f}% of the step time)")
+    print(f"  per-image pipeline                  {theirs:8.1f} samples/s  (img2imu_lib is {ours / theirs:.2f}x)")
+    print(f"  bare model step, channels last      {bare_fast:8.1f} samples/s")
+    print(f"  img2imu_lib pipeline, channels last {ours_fast:8.1f} samples/s  (overhead {100 * (bare_fast / ours_fast - 1):.1f}%; "
+          f"{ours_fast / theirs:.2f}x the per-image pipeline)")
+    print(f"  ... and from the decoded-image cache {ours_cached:7.1f} samples/s  (overhead {100 * (bare_fast / ours_cached - 1):.1f}%; "
+          f"{ours_cached / theirs:.2f}x the per-image pipeline)")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@
   procedurally generated "dead leaves" images (Baradad et al. 2021).
 * ``torchvision_corpus``: torchvision's CIFAR-10 or STL-10, downloaded by torchvision.
 
+``load_corpus`` caches the offline corpus on disk (``corpus_cache.CachedCorpus``): each image is
+rendered once, not once per epoch. ``labelled.LabelledImageFolder`` adds class labels to a folder.
+
 Every corpus describes itself (``describe()``: name, size, origin) for the run records.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -59,14 +63,21 @@ class ImageFolderCorpus(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        for offset in range(len(self.files)):  # an unreadable file is replaced by the next readable one
-            path = self.files[(index + offset) % len(self.files)]
-            if path in self.skipped:
+        return self.decode(index)[0]
+
+    def decode(self, index: int) -> tuple[torch.Tensor, int]:
+        """Image ``index`` fitted to ``size``, and the index of the file actually decoded.
+
+        An unreadable file is recorded in ``skipped`` and replaced by the next readable one.
+        """
+        for offset in range(len(self.files)):
+            used = (index + offset) % len(self.files)
+            if self.files[used] in self.skipped:
                 continue
             try:
-                return fit(read_rgb(path), self.size)
+                return fit(read_rgb(self.files[used]), self.size), used
             except (UnidentifiedImageError, OSError, ValueError):
-                self.skipped.add(path)
+                self.skipped.add(self.files[used])
         raise RuntimeError(f"{self.root}: none of the {len(self.files)} image files could be decoded")
 
     def describe(self) -> dict[str, object]:
@@ -91,6 +102,12 @@ def package_photos() -> list[Path]:
                    Path(matplotlib.get_data_path()) / "sample_data" / "Minduka_Present_Blue_Pack.png"]
     candidates += sorted((Path(sklearn.__file__).parent / "datasets" / "images").glob("*.jpg"))
     return [p for p in candidates if p.is_file()]
+
+
+@functools.lru_cache(maxsize=1)
+def _photo_tensors() -> tuple[torch.Tensor, ...]:
+    """The package photos, each fitted to (3, 384, 512) float; decoded once per process (~3 s)."""
+    return tuple(fit(read_rgb(p), (384, 512)) for p in package_photos())
 
 
 def dead_leaves(seed: int, *, size: tuple[int, int] = IMAGE_SIZE, n_disks: int = 400) -> torch.Tensor:
@@ -122,7 +139,7 @@ class OfflineCorpus(Dataset):
     """
 
     def __init__(self, length: int = 10_000, *, seed: int = 0, size: tuple[int, int] = IMAGE_SIZE) -> None:
-        self.photos = [fit(read_rgb(p), (384, 512)) for p in package_photos()]
+        self.photos = _photo_tensors()
         if not self.photos:
             raise RuntimeError("no package photos found (matplotlib and scikit-learn sample images)")
         self.length, self.seed, self.size = length, seed, size
@@ -144,7 +161,7 @@ class OfflineCorpus(Dataset):
         return fit(photo[:, top:top + ch, left:left + cw], self.size)
 
     def describe(self) -> dict[str, object]:
-        return {"name": "offline", "size": self.length,
+        return {"name": "offline", "size": self.length, "seed": self.seed, "image_size": list(self.size),
                 "origin": f"random crops of {len(self.photos)} package photos + dead leaves (seed {self.seed})"}
 
 
@@ -175,15 +192,24 @@ def torchvision_corpus(name: str, root: str | Path, *, download: bool = False, s
 
 
 def load_corpus(
-    name: str, *, data_dir: tuple[str | Path, ...] = (), download: bool = False, length: int = 10_000, seed: int = 0
+    name: str, *, data_dir: tuple[str | Path, ...] = (), download: bool = False, length: int = 10_000, seed: int = 0,
+    cache: bool = True, progress: bool = True, workers: int = 0,
 ) -> Dataset:
     """A corpus by name: ``offline``, ``imagenet-sample`` (on the data search path), ``cifar10``,
-    ``stl10`` (torchvision, kept in the download cache), or the path of any image folder."""
+    ``stl10`` (torchvision, kept in the download cache), or the path of any image folder.
+
+    ``cache``: the offline corpus, the only one computed rather than read, is rendered once into
+    ``cache_dir()/corpora`` (uint8, 36 KiB an image; see ``corpus_cache``) by ``workers`` DataLoader
+    processes with a ``progress`` bar, and read from there afterwards. The other corpora are decoded
+    from their files each time.
+    """
+    from .corpus_cache import CachedCorpus
     from .datasets.download import cache_dir
     from .paths import require_data
 
     if name == "offline":
-        return OfflineCorpus(length, seed=seed)
+        corpus = OfflineCorpus(length, seed=seed)
+        return CachedCorpus(corpus, cache_dir() / "corpora", progress=progress, workers=workers) if cache else corpus
     if name == "imagenet-sample":
         return ImageFolderCorpus(require_data("imagenet-sample", data_dir, how_to_get="A folder of photos, one per ImageNet class."), name=name)
     if name in ("cifar10", "stl10"):

@@ -4,18 +4,22 @@ A query encoder and a momentum-averaged key encoder (ResNet18 from torchvision, 
 ``dim`` features) map two augmented views of each image to unit vectors q and k. The loss is
 InfoNCE over the positive key and a queue of ``queue_size`` keys from earlier batches, which
 are the negatives. The queue is a registered buffer, so it is saved with the weights. Nothing
-here calls CUDA or torch.distributed: the same module runs in a CPU test and inside DDP.
+here calls CUDA or torch.distributed (a gather function comes in as an argument): the same
+module runs in a CPU test and inside DDP.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+
+Gather = Callable[[torch.Tensor], torch.Tensor]  # (n, ...) on each process -> (world * n, ...)
 
 
 @dataclass(frozen=True)
@@ -86,22 +90,54 @@ class MoCo(nn.Module):
         if n > size:
             raise ValueError(f"a batch of {n} keys does not fit a queue of {size}")
         index = (self.queue_ptr + torch.arange(n, device=keys.device)) % size
-        self.queue[index] = keys
+        self.queue[index] = keys.to(self.queue.dtype)  # keys may come from bf16 autocast
         self.queue_ptr.copy_((self.queue_ptr + n) % size)
 
-    def forward(self, view_q: torch.Tensor, view_k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two views (N, 3, H, W) of the same images -> InfoNCE loss and logits (N, 1 + K)."""
-        q = F.normalize(self.encoder_q(view_q), dim=1)  # (N, D)
+    def forward(self, view_q: torch.Tensor, view_k: torch.Tensor, *, groups: int = 1,
+                permutation: torch.Tensor | None = None, gather: Gather | None = None,
+                rank: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two views (N, 3, H, W) of the same images -> InfoNCE loss and logits (N, 1 + K).
+
+        BatchNorm as MoCo needs it (Section 3.3 of He et al., "shuffling BN"): the batch is cut
+        into ``groups`` equal groups, each normalised with its own statistics, as each GPU of a
+        multi-GPU run does; the keys are computed on the views shuffled by ``permutation``
+        (over the whole batch of every process), so a query and its key never share statistics.
+        Under torchrun, ``gather`` concatenates a tensor from every process along dim 0 and
+        ``rank`` is this process's index; in one process both stay at their defaults, and
+        ``groups > 1`` gives the same numbers as ``groups`` processes with one group each.
+        """
+        gather = gather or _alone
+        q = F.normalize(grouped(self.encoder_q, view_q, groups), dim=1)  # (N, D)
         with torch.no_grad():
             self.momentum_update()
-            k = F.normalize(self.encoder_k(view_k), dim=1)  # (N, D)
+            every_view = gather(view_k)  # (W*N, 3, H, W), every process's keys' views
+            n = len(view_k)
+            order = permutation if permutation is not None else torch.arange(len(every_view), device=view_k.device)
+            mine = every_view[order[rank * n:(rank + 1) * n]]  # this process's share of the shuffled batch
+            shuffled = gather(F.normalize(grouped(self.encoder_k, mine, groups), dim=1))  # (W*N, D), shuffled order
+            every_key = torch.empty_like(shuffled)
+            every_key[order] = shuffled  # back to batch order
+            k = every_key[rank * n:(rank + 1) * n]  # (N, D), the positives of this process's queries
         loss, logits = info_nce(q, k, self.queue.clone(), temperature=self.config.temperature)
-        self.enqueue(k)
+        self.enqueue(every_key)
         return loss, logits
 
     def backbone(self) -> nn.Module:
         """The query encoder without its projection head (ResNet18 up to the 512-d pooled features)."""
         return without_head(self.encoder_q)
+
+
+def _alone(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
+
+
+def grouped(encoder: nn.Module, images: torch.Tensor, groups: int) -> torch.Tensor:
+    """``encoder`` applied to ``groups`` equal slices of ``images`` (each with its own BatchNorm statistics)."""
+    if groups == 1:
+        return encoder(images)
+    if len(images) % groups:
+        raise ValueError(f"a batch of {len(images)} does not split into {groups} equal BatchNorm groups")
+    return torch.cat([encoder(part) for part in images.chunk(groups)])
 
 
 def without_head(encoder: nn.Module) -> nn.Module:

@@ -1,12 +1,12 @@
-"""Pre-training with MoCo on an image corpus: configuration, views, batch order, checkpoints.
+"""Pre-training runs: their configuration, batch order, checkpoints and profiles.
 
 ``trainer.pretrain(config, out_dir)`` trains, writes ``checkpoint.pt`` every ``checkpoint_every``
 steps (atomically: a temporary file renamed into place) and ``record.json`` at the end. Run
 it again with the same config and it resumes from the checkpoint with nothing lost: the
-model, key encoder, queue, optimizer, step, and the augmentation generator's state are all
-in it, and each epoch's image order is a pure function of (seed, epoch), so on the CPU a
-resumed run ends with the same weights as an uninterrupted one. A finished run with the same
-config is not trained again.
+model (with MoCo's key encoder and queue), optimizer, step, and the augmentation generators'
+states are all in it, and each epoch's order is a pure function of (seed, epoch), so on the
+CPU a resumed run ends with the same weights as an uninterrupted one. A finished run with the
+same config is not trained again.
 """
 
 from __future__ import annotations
@@ -21,23 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 from torch.utils.data import Sampler
 
-from .augmentations import Augmentation, TwoViews, sensor_aware_augmentations
-from .baseline_augmentations import all_augmentations, moco_v2_augmentations
-from .moco import MoCo, MoCoConfig
-from .schedule import learning_rate
-from .simsiam import SimSiam, SimSiamConfig
+from .moco import MoCoConfig
+from .simsiam import SimSiamConfig
 
-METHODS = ("img2imu", "moco_default", "moco_all", "simsiam")
+IMAGE_METHODS = ("img2imu", "moco_default", "moco_all", "simsiam", "supervised")
+SENSOR_METHODS = ("simclr_har", "multitask_har", "cpc_har", "limu_bert")
+METHODS = IMAGE_METHODS + SENSOR_METHODS
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    method: str = "img2imu"  # img2imu (sensor-aware, one per view), moco_default (MoCo v2 set), moco_all, simsiam
+    method: str = "img2imu"  # one of METHODS: img2imu (sensor-aware, one per view), the image and the sensor baselines
     augmentations: tuple[str, ...] = ("translate_x", "permute_x", "hue", "jitter")  # img2imu's pool (ablations drop one)
-    corpus: str = "offline"  # image corpus name or folder (img2imu_lib.corpora.load_corpus)
+    corpus: str = "offline"  # image corpus name or folder (corpora.load_corpus); sensor methods: offline or a Capture-24 folder
     corpus_size: int = 10_000  # images in the offline corpus (other corpora have their own size)
     epochs: int = 40  # the paper's 40
     batch_size: int = 256  # the paper's 256
@@ -52,10 +51,21 @@ class PretrainConfig:
     max_steps: int = 0  # stop after this many steps (0: all epochs), for smoke runs
     checkpoint_every: int = 50  # steps between checkpoints
     num_workers: int = 0  # DataLoader worker processes reading images
+    groups: int = 1  # BatchNorm groups of a batch (per-GPU BN), at least one per process; in one process, k > 1 acts as k GPUs
+    window_seconds: float = 2.0  # sensor methods: window length of the sensor corpus (the paper: 2, 5 or 10 s)
+    sensor_windows: int = 0  # sensor methods: windows drawn (seeded) from the sensor corpus; 0: every window
+    channels_last: bool = False  # image methods: NHWC memory layout (faster convolutions on some CPUs and GPUs)
+    precision: str = "fp32"  # fp32, or bf16 autocast (for CPUs and GPUs with bf16 arithmetic)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method={self.method!r}; expected one of {METHODS}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs={self.warmup_epochs}; expected 0 <= warmup_epochs < epochs={self.epochs}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}; expected one of {PRECISIONS}")
+        if self.groups < 1 or self.batch_size % self.groups:
+            raise ValueError(f"groups={self.groups} does not divide batch_size={self.batch_size} into equal BatchNorm groups")
         if self.batch_size < 2 or self.epochs < 1 or self.checkpoint_every < 1:
             raise ValueError(f"batch_size={self.batch_size}, epochs={self.epochs}, checkpoint_every="
                              f"{self.checkpoint_every}; expected batch_size >= 2 and positive epochs and interval")
@@ -63,33 +73,42 @@ class PretrainConfig:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> PretrainConfig:
+        """The config ``as_dict`` gave (as saved in checkpoints and records)."""
+        nested = {"moco": MoCoConfig, "simsiam": SimSiamConfig}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"config fields {unknown} are not PretrainConfig fields (made by another version?)")
+        return cls(**{k: nested[k](**v) if k in nested else tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
     def key(self) -> str:
         """Hash of everything that changes the result (not the checkpoint interval or workers)."""
         relevant = {k: v for k, v in self.as_dict().items() if k not in ("checkpoint_every", "num_workers")}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def make_views(config: PretrainConfig) -> TwoViews:
-    """The pair of augmentation pipelines of a method."""
-    augment: Augmentation = {
-        "img2imu": lambda: sensor_aware_augmentations(config.augmentations),
-        "moco_default": moco_v2_augmentations,
-        "moco_all": all_augmentations,
-        "simsiam": moco_v2_augmentations,  # SimSiam's official augmentations are MoCo v2's
-    }[config.method]()
-    return TwoViews(augment, augment)
-
-
 class EpochOrder(Sampler[list[int]]):
-    """Batches of one epoch in the order torch.randperm(seed, epoch) gives, from batch ``start`` on."""
+    """Batches of one epoch in the order torch.randperm(seed, epoch) gives, from batch ``start`` on.
 
-    def __init__(self, size: int, batch_size: int, *, seed: int, epoch: int, start: int = 0) -> None:
+    Under torchrun every process draws the same order and reads only its share of each batch:
+    the ``rank``-th of ``world`` equal slices.
+    """
+
+    def __init__(self, size: int, batch_size: int, *, seed: int, epoch: int, start: int = 0, rank: int = 0,
+                 world: int = 1) -> None:
+        if batch_size % world:
+            raise ValueError(f"batch_size={batch_size} does not split over {world} processes")
         self.size, self.batch_size, self.seed, self.epoch, self.start = size, batch_size, seed, epoch, start
+        self.share = batch_size // world
+        self.rank = rank
 
     def __iter__(self) -> Iterator[list[int]]:
         order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
         for b in range(self.start, len(self)):
-            yield order[b * self.batch_size:(b + 1) * self.batch_size].tolist()
+            first = b * self.batch_size + self.rank * self.share
+            yield order[first:first + self.share].tolist()
 
     def __len__(self) -> int:
         return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
@@ -129,10 +148,14 @@ def commit() -> str:
 
 
 PROFILE_SIZES: dict[str, dict] = {
-    # sizes only: every profile trains the same method
-    "smoke": {"epochs": 1, "batch_size": 8, "corpus_size": 32, "warmup_epochs": 0, "max_steps": 2,
-              "moco": MoCoConfig(queue_size=32)},
-    "cpu": {"epochs": 5, "batch_size": 64, "corpus_size": 2560, "warmup_epochs": 1, "moco": MoCoConfig(queue_size=1024)},
+    # sizes (and speed switches) only: every profile trains the same method
+    "smoke": {"epochs": 1, "batch_size": 8, "corpus_size": 32, "sensor_windows": 32, "warmup_epochs": 0, "max_steps": 2,
+              "moco": MoCoConfig(queue_size=32), "channels_last": True},
+    # about 40 steps of 64 per run: the whole book's pre-training in about 20 minutes on 2 cores.
+    # The paper's peak rate (1e-5) is tuned for ~200k steps and barely moves a 40-step run, so
+    # this profile warms up to 1e-3 (within the paper's grid search) and decays to 1e-4.
+    "cpu": {"epochs": 2, "batch_size": 64, "corpus_size": 1280, "sensor_windows": 1280, "warmup_epochs": 1,
+            "lr_peak": 1e-3, "lr_end": 1e-4, "moco": MoCoConfig(queue_size=1024), "channels_last": True},
     "paper": {},  # the defaults are the paper's settings
 }
 
@@ -144,25 +167,34 @@ def profile_config(profile: str, **overrides: object) -> PretrainConfig:
     return PretrainConfig(**{**PROFILE_SIZES[profile], **{k: v for k, v in overrides.items() if v is not None}})
 
 
-def build(config: PretrainConfig) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """The model and optimizer of a method: MoCo with Adam (the paper), or SimSiam with its SGD."""
-    if config.method == "simsiam":
-        model = SimSiam(config.simsiam)
-        return model, model.optimizer(config.batch_size)
-    model = MoCo(config.moco)
-    return model, torch.optim.Adam(model.encoder_q.parameters(), lr=config.lr_start, weight_decay=config.weight_decay)
+SENSOR_WINDOW_SECONDS: dict[str, tuple[float, ...]] = {
+    # window lengths the sensor baselines are pre-trained for: the paper trains one model per
+    # downstream window length (2, 5 and 10 s); smaller profiles train the 2 s model only
+    "smoke": (2.0,),
+    "cpu": (2.0, 5.0),
+    "paper": (2.0, 5.0, 10.0),
+}
 
 
-def set_learning_rate(model: nn.Module, optimizer: torch.optim.Optimizer, config: PretrainConfig, epoch: float) -> float:
-    """Apply the method's schedule at fractional ``epoch``; returns the rate of the trained encoder."""
-    epoch = min(epoch, config.epochs)
-    if isinstance(model, SimSiam):
-        lr = model.learning_rate(epoch, epochs=config.epochs, batch_size=config.batch_size)
-        for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"] if group.get("fixed_lr") else lr
-        return lr
-    lr = learning_rate(epoch, epochs=config.epochs, warmup_epochs=config.warmup_epochs,
-                       start=config.lr_start, peak=config.lr_peak, end=config.lr_end)
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-    return lr
+def book_runs(profile: str, *, images: str = "offline", sensor_corpus: str = "offline", seed: int = 0) -> dict[str, PretrainConfig]:
+    """Every pre-training run the book needs, by name: IMG2IMU, its four leave-one-out ablations,
+    the image baselines and the sensor baselines (one per window length of the profile)."""
+    full = PretrainConfig.augmentations
+    runs = {"img2imu": profile_config(profile, corpus=images, seed=seed)}
+    for left_out in full:
+        runs[f"img2imu without {left_out}"] = profile_config(profile, corpus=images, seed=seed,
+                                                            augmentations=tuple(a for a in full if a != left_out))
+    for method in ("moco_default", "moco_all", "simsiam"):
+        runs[method] = profile_config(profile, method=method, corpus=images, seed=seed)
+    for method in SENSOR_METHODS:
+        for seconds in SENSOR_WINDOW_SECONDS[profile]:
+            runs[f"{method} {seconds:g} s"] = profile_config(profile, method=method, corpus=sensor_corpus, seed=seed,
+                                                            window_seconds=seconds)
+    return runs
+
+
+def run_folder(config: PretrainConfig) -> Path:
+    """Where a run of ``config`` lives: ``<cache>/runs/<method>-<config key>`` (``$IMG2IMU_CACHE``)."""
+    from .datasets.download import cache_dir
+
+    return cache_dir() / "runs" / f"{config.method}-{config.key()}"

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from .moco import without_head
+from .moco import grouped, without_head
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,13 @@ class SimSiam(nn.Module):
         self.predictor = nn.Sequential(nn.Linear(config.dim, config.pred_dim, bias=False), nn.BatchNorm1d(config.pred_dim),
                                        nn.ReLU(inplace=True), nn.Linear(config.pred_dim, config.dim))
 
-    def forward(self, view_1: torch.Tensor, view_2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two views (N, 3, H, W) -> symmetric negative cosine loss (in [-1, 1]) and the projections (2, N, dim)."""
-        z1, z2 = self.encoder(view_1), self.encoder(view_2)  # (N, dim)
-        p1, p2 = self.predictor(z1), self.predictor(z2)
+    def forward(self, view_1: torch.Tensor, view_2: torch.Tensor, *, groups: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two views (N, 3, H, W) -> symmetric negative cosine loss (in [-1, 1]) and the projections (2, N, dim).
+
+        ``groups``: BatchNorm statistics per equal slice of the batch, as per-GPU BatchNorm would give.
+        """
+        z1, z2 = grouped(self.encoder, view_1, groups), grouped(self.encoder, view_2, groups)  # (N, dim)
+        p1, p2 = grouped(self.predictor, z1, groups), grouped(self.predictor, z2, groups)
         loss = -0.5 * (F.cosine_similarity(p1, z2.detach()).mean() + F.cosine_similarity(p2, z1.detach()).mean())
         return loss, torch.stack([z1.detach(), z2.detach()])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,3 +29,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is not present (real data for checks is only on CI and dev machines)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory) -> Path:
+    """Every test (and every process it starts) caches downloads and rendered corpora in a temporary folder."""
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["IMG2IMU_CACHE"] = str(folder)
+    return folder

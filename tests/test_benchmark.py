@@ -25,5 +25,12 @@ def test_pretrain_benchmark_runs_small():
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for line in ("bare model step", "img2imu_lib pipeline", "per-image pipeline"):
+    for line in ("bare model step", "img2imu_lib pipeline", "per-image pipeline", "pipeline, channels last"):
         assert line in result.stdout
+
+
+def test_corpus_cache_benchmark_runs_small():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_corpus_cache.py"), "--images", "8"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ms" in result.stdout

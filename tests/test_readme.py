@@ -11,11 +11,16 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
 
-def test_readme_examples_run(shared_data, monkeypatch):
+def test_readme_examples_run(shared_data, monkeypatch, tmp_path):
     monkeypatch.setenv("IMG2IMU_DATA", str(shared_data))  # the Daphnet example reads the real recordings
+    monkeypatch.chdir(tmp_path)  # the pre-training example writes its run folder here
     blocks = python_blocks()
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
+    results = {}
     for block in blocks:
         namespace: dict = {}
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
-    assert namespace["shots"].size == 20  # 10 windows for each of Daphnet's two classes
+        results.update(namespace)
+    assert results["shots"].size == 20  # 10 windows for each of Daphnet's two classes
+    assert results["record"]["steps"] == 2 and (tmp_path / "runs" / "img2imu-smoke" / "record.json").exists()
+    assert results["backbone"].fc.__class__.__name__ == "Identity"  # the encoder without its projection head

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from img2imu_lib.pretrain import PretrainConfig, build, set_learning_rate
+from img2imu_lib.methods import ImageMethod
+from img2imu_lib.pretrain import PretrainConfig
 from img2imu_lib.simsiam import SimSiam, SimSiamConfig
-from img2imu_lib.trainer import pretrain
+from img2imu_lib.trainer import pretrain, set_learning_rate
 
 from .test_trainer import Corpus
 
@@ -34,7 +35,8 @@ def test_gradient_stops_at_the_projection(generator):
 
 def test_official_schedule():
     config = PretrainConfig(method="simsiam", batch_size=512, epochs=100)
-    model, optimizer = build(config)
+    model = ImageMethod(config)
+    optimizer = model.optimizer(config.batch_size)
     assert isinstance(optimizer, torch.optim.SGD)
     assert set_learning_rate(model, optimizer, config, 0.0) == pytest.approx(0.1)  # 0.05 x 512 / 256
     set_learning_rate(model, optimizer, config, 50.0)

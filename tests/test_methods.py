@@ -1,0 +1,71 @@
+"""Every method through the one trainer: sensor baselines on windows, backbones back from checkpoints."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from img2imu_lib.methods import build, split, trained_backbone
+from img2imu_lib.moco import MoCoConfig
+from img2imu_lib.pretrain import SENSOR_METHODS, PretrainConfig
+from img2imu_lib.sensor import WindowCorpus
+from img2imu_lib.trainer import pretrain
+
+from .test_trainer import Corpus
+
+
+@pytest.fixture(scope="module")
+def windows() -> WindowCorpus:
+    rng = np.random.default_rng(0)
+    t = np.arange(100) / 50.0
+    base = np.stack([np.sin(2 * np.pi * f * t) for f in (1.0, 2.0, 3.0)], axis=-1)  # (T, 3)
+    x = 0.5 * base[None] * rng.uniform(0.5, 1.5, (32, 1, 3)) + rng.normal(0, 0.1, (32, 100, 3)) + [0.0, 0.0, 1.0]
+    return WindowCorpus(x.astype(np.float32), name="synthetic", origin="test")
+
+
+@pytest.mark.parametrize("method", SENSOR_METHODS)
+def test_sensor_methods_train_and_give_back_a_standardising_backbone(tmp_path, windows, method):
+    config = PretrainConfig(method=method, batch_size=8, epochs=1, warmup_epochs=0, max_steps=2, checkpoint_every=1)
+    record = pretrain(config, tmp_path, corpus=windows, progress=False)
+    assert record["steps"] == 2 and math.isfinite(record["final_loss"])
+    assert record["corpus"]["mean_g"] == pytest.approx(windows.mean.tolist())
+    backbone = trained_backbone(tmp_path)
+    assert not backbone.training
+    features = backbone(windows.windows[:4])
+    assert features.ndim == 2 and len(features) == 4 and torch.isfinite(features).all()
+    standardize = backbone[0]  # raw windows in g come in: the corpus's statistics go with the backbone
+    assert standardize.mean.flatten().tolist() == pytest.approx(windows.mean.tolist(), rel=1e-6)
+    assert features.shape[1] == backbone(windows.windows[:2, :100]).shape[1]
+
+
+def test_image_backbone_from_a_checkpoint(tmp_path):
+    config = PretrainConfig(batch_size=8, epochs=1, warmup_epochs=0, max_steps=1, moco=MoCoConfig(queue_size=16))
+    pretrain(config, tmp_path, corpus=Corpus(), progress=False)
+    backbone = trained_backbone(tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+    assert torch.equal(backbone.conv1.weight, saved["net.encoder_q.conv1.weight"])  # the query encoder, trained
+    assert backbone(torch.rand(2, 3, 96, 128)).shape == (2, 512)
+    with pytest.raises(FileNotFoundError, match="no checkpoint; pre-train first"):
+        trained_backbone(tmp_path / "missing")
+
+
+def test_config_round_trip():
+    config = PretrainConfig(method="moco_all", augmentations=("hue",), moco=MoCoConfig(queue_size=8), groups=2)
+    assert PretrainConfig.from_dict(config.as_dict()) == config
+    with pytest.raises(ValueError, match=r"config fields \['colour'\] are not PretrainConfig fields"):
+        PretrainConfig.from_dict({**config.as_dict(), "colour": 1})
+
+
+def test_split_cuts_tensors_and_labelled_batches():
+    images, labels = torch.arange(8.0).reshape(4, 2), torch.arange(4)
+    parts = split((images, labels), 2)
+    assert [p[1].tolist() for p in parts] == [[0, 1], [2, 3]] and torch.equal(parts[1][0], images[2:])
+    assert [p.tolist() for p in split(labels, 4)] == [[0], [1], [2], [3]]
+
+
+def test_sensor_method_needs_the_corpus_statistics(windows):
+    method = build(PretrainConfig(method="simclr_har"), windows)
+    assert method.inner.config.std == pytest.approx(tuple(windows.std.tolist()))
