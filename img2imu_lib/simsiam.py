@@ -4,7 +4,9 @@ Two views go through one encoder (ResNet18 + a 3-layer projector ending in a Bat
 affine parameters) and a 2-layer predictor; the loss is the negative cosine similarity between
 each view's prediction and the other view's projection, with the gradient stopped on the
 projection. Recipe: SGD, lr 0.05 x batch / 256 on a cosine schedule, momentum 0.9, weight decay
-1e-4, the predictor's learning rate held fixed, MoCo v2's augmentations.
+1e-4, the predictor's learning rate held fixed, MoCo v2's augmentations. The official code
+synchronises BatchNorm across its 8 GPUs (SyncBatchNorm, CUDA only); here BatchNorm statistics
+are per process under torchrun, or per group in one process (``groups``), as for MoCo.
 """
 
 from __future__ import annotations

@@ -50,9 +50,10 @@ class Run:
         """Save everything needed to resume exactly (every process's generators included), atomically."""
         self.state["seconds"] = time.perf_counter() - self.started
         states = [s for part in self.world.gather_objects([g.get_state() for g in self.generators]) for s in part]
+        global_states = self.world.gather_objects(torch.get_rng_state())  # dropout draws from the global generator
         if self.world.main:
             save_atomic({"config": self.config.as_dict(), "config_key": self.config.key(), "model": self.method.state_dict(),
-                         "optimizer": self.optimizer.state_dict(), "generators": states,
+                         "optimizer": self.optimizer.state_dict(), "generators": states, "torch_rng": global_states,
                          "shuffle": self.shuffle.get_state(), "state": self.state, "corpus_facts": self.corpus_facts},
                         self.path)
         self.world.barrier()
@@ -121,7 +122,10 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
         while run.state["global_step"] < run.total_steps:
             sampler = EpochOrder(len(corpus), config.batch_size, seed=config.seed, epoch=run.state["epoch"],
                                  start=run.state["step"], rank=world.rank, world=world.size)
-            train_one_epoch(run, DataLoader(corpus, batch_sampler=sampler, num_workers=config.num_workers), bar)
+            # its own generator: a loader seeding its workers from the global one would shift dropout's draws on resume
+            loader = DataLoader(corpus, batch_sampler=sampler, num_workers=config.num_workers,
+                                generator=torch.Generator().manual_seed(config.seed * 100_003 + run.state["epoch"]))
+            train_one_epoch(run, loader, bar)
             if run.state["step"] >= run.steps_per_epoch:
                 run.state["epoch"] += 1
                 run.state["step"] = 0
@@ -151,6 +155,7 @@ def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> 
         for g, saved_state in zip(generators, [saved["generators"][i] for i in mine]):
             g.set_state(saved_state)
         shuffle.set_state(saved["shuffle"])
+        torch.set_rng_state(saved["torch_rng"][world.rank])
         state = saved["state"]
     steps_per_epoch = len(corpus) // config.batch_size
     if steps_per_epoch == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -69,3 +70,18 @@ def test_split_cuts_tensors_and_labelled_batches():
 def test_sensor_method_needs_the_corpus_statistics(windows):
     method = build(PretrainConfig(method="simclr_har"), windows)
     assert method.inner.config.std == pytest.approx(tuple(windows.std.tolist()))
+
+
+def test_a_sensor_run_with_dropout_resumes_to_the_same_weights(tmp_path, windows):
+    config = PretrainConfig(method="simclr_har", batch_size=8, epochs=2, warmup_epochs=0, max_steps=6, checkpoint_every=3)
+    whole = pretrain(config, tmp_path / "whole", corpus=windows, progress=False)
+    first = pretrain(dataclasses.replace(config, max_steps=3), tmp_path / "part", corpus=windows, progress=False)
+    (tmp_path / "part" / "record.json").unlink()  # as if the process had died right after the checkpoint of step 3
+    saved = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
+    saved["config"], saved["config_key"] = config.as_dict(), config.key()  # the same run, stopped at step 3
+    torch.save(saved, tmp_path / "part" / "checkpoint.pt")
+    resumed = pretrain(config, tmp_path / "part", corpus=windows, progress=False)
+    assert first["losses"] == whole["losses"][:3] and resumed["losses"] == whole["losses"]
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
