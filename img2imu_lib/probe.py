@@ -1,0 +1,88 @@
+"""The linear probe of the paper's protocol (Section V-A): a frozen backbone and one new linear layer.
+
+The backbone stays frozen and in ``eval()`` mode (BatchNorm uses its running statistics and is
+never updated), so its features of a window never change: they are computed once
+(``extract_features``) and the new layer is trained on them with Adam, batch size 4, for 50
+epochs, which is the same computation as training the layer on top of the frozen network,
+only faster. ``probe`` enforces the protocol: exactly the layer's two tensors (weight and bias)
+train, and the backbone's weights and buffers are the same afterwards (MoCo's ``main_lincls``
+sanity check). The score is macro-F1 from scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    epochs: int = 50  # the paper
+    batch_size: int = 4  # the paper
+    lr: float = 1e-3  # Adam's rate; the paper chooses it on the validation split
+    weight_decay: float = 0.0  # the paper chooses it on the validation split
+    seed: int = 0  # the layer's initial weights and the order of the shots
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError(f"epochs={self.epochs}, batch_size={self.batch_size}, lr={self.lr}, "
+                             f"weight_decay={self.weight_decay}; expected positive sizes and rate, weight_decay >= 0")
+
+
+@torch.no_grad()
+def extract_features(backbone: nn.Module, inputs: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+    """Features (N, F) of ``inputs`` (N, ...) through the frozen backbone in eval mode."""
+    backbone.eval()
+    device = next(backbone.parameters()).device
+    return torch.cat([backbone(part.to(device)).float().cpu() for part in inputs.split(batch_size)])
+
+
+def train_head(features: torch.Tensor, labels: torch.Tensor, *, classes: int, config: ProbeConfig) -> nn.Linear:
+    """A new linear layer (F -> classes) trained on frozen ``features`` (N, F) and ``labels`` (N,)."""
+    if len(features) != len(labels) or len(features) == 0:
+        raise ValueError(f"{len(features)} feature rows and {len(labels)} labels; expected the same, non-zero number")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels span {int(labels.min())}..{int(labels.max())}; expected 0..{classes - 1}")
+    generator = torch.Generator().manual_seed(config.seed)
+    head = nn.Linear(features.shape[1], classes)
+    with torch.no_grad():  # initial weights from the probe's own generator, not the global one
+        bound = 1.0 / features.shape[1] ** 0.5
+        head.weight.uniform_(-bound, bound, generator=generator)
+        head.bias.uniform_(-bound, bound, generator=generator)
+    trainable = [p for p in head.parameters() if p.requires_grad]
+    assert len(trainable) == 2, "the probe trains exactly the new layer's weight and bias"
+    optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    for _ in range(config.epochs):
+        for batch in torch.randperm(len(features), generator=generator).split(config.batch_size):
+            loss = F.cross_entropy(head(features[batch]), labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return head.eval()
+
+
+def macro_f1(true: np.ndarray | torch.Tensor, predicted: np.ndarray | torch.Tensor, *, classes: int) -> float:
+    """scikit-learn's macro-averaged F1 over the classes 0 .. classes - 1 (a class never predicted scores 0)."""
+    return float(f1_score(np.asarray(true), np.asarray(predicted), average="macro", labels=list(range(classes)),
+                          zero_division=0))
+
+
+def probe(backbone: nn.Module, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor], *,
+          classes: int, config: ProbeConfig = ProbeConfig()) -> dict:
+    """Linear evaluation: train a new layer on ``train`` (inputs, labels) over the frozen backbone,
+    score macro-F1 on ``test``. Returns macro_f1, the predictions and the trained head."""
+    before = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    head = train_head(extract_features(backbone, train[0]), train[1], classes=classes, config=config)
+    with torch.no_grad():
+        predicted = head(extract_features(backbone, test[0])).argmax(dim=1)
+    after = backbone.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert not changed, f"the frozen backbone changed during the probe: {changed[:3]}"
+    return {"macro_f1": macro_f1(test[1], predicted, classes=classes), "predicted": predicted.numpy(), "head": head}
