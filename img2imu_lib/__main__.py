@@ -18,9 +18,10 @@ from .trainer import pretrain
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m img2imu_lib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("pretrain", help="pre-train on an image corpus (resumes from --out if interrupted)")
+    p = commands.add_parser("pretrain", help="pre-train one method (resumes from --out if interrupted)")
     p.add_argument("--method", choices=METHODS, default="img2imu")
-    p.add_argument("--images", default="offline", help="offline, imagenet-sample, cifar10, stl10 or an image folder")
+    p.add_argument("--images", default="offline", help="offline, imagenet-sample, cifar10, stl10 or an image folder; "
+                   "for the sensor methods: offline (the Capture-24 stand-in) or a folder of Capture-24 files")
     p.add_argument("--profile", choices=sorted(PROFILE_SIZES), default="cpu", help="run size (never the method)")
     p.add_argument("--augmentations", nargs="+", help="subset of translate_x permute_x hue jitter (img2imu ablations)")
     p.add_argument("--seed", type=int)

@@ -85,3 +85,16 @@ def test_a_sensor_run_with_dropout_resumes_to_the_same_weights(tmp_path, windows
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_command_line_trains_a_sensor_baseline(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "limu"
+    result = subprocess.run([sys.executable, "-m", "img2imu_lib", "pretrain", "--method", "limu_bert", "--profile", "smoke",
+                             "--seconds", "5", "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((out / "record.json").read_text())
+    assert record["steps"] == 2 and record["corpus"]["name"] == "capture24-substitute" and record["corpus"]["samples"] == 250
