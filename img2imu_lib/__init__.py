@@ -35,6 +35,8 @@ from .datasets import load_dataset
 from .datasets import load_hapt
 from .datasets import subject_split
 from .datasets.app_example import load_app_example
+from .evaluate import EvalConfig
+from .evaluate import evaluate
 from .imagenet_weights import WeightsNotCached
 from .imagenet_weights import imagenet_backbone
 from .labelled import LabelledImageFolder
@@ -45,6 +47,8 @@ from .moco import info_nce
 from .paths import data_search_path
 from .paths import find_data
 from .pretrain import METHODS
+from .probe import ProbeConfig
+from .probe import probe
 from .pretrain import PretrainConfig
 from .pretrain import book_runs
 from .pretrain import profile_config
