@@ -191,6 +191,13 @@ def torchvision_corpus(name: str, root: str | Path, *, download: bool = False, s
     return _Fitted(base, name, f"torchvision.datasets ({root})", size)
 
 
+def imagenet_sample_folder(data_dir: tuple[str | Path, ...] = ()) -> Path:
+    """The ``imagenet-sample`` folder on the data search path (a clear error saying where to put it)."""
+    from .paths import require_data
+
+    return require_data("imagenet-sample", data_dir, how_to_get="A folder of photos, one per ImageNet class.")
+
+
 def load_corpus(
     name: str, *, data_dir: tuple[str | Path, ...] = (), download: bool = False, length: int = 10_000, seed: int = 0,
     cache: bool = True, progress: bool = True, workers: int = 0,
@@ -205,13 +212,12 @@ def load_corpus(
     """
     from .corpus_cache import CachedCorpus
     from .datasets.download import cache_dir
-    from .paths import require_data
 
     if name == "offline":
         corpus = OfflineCorpus(length, seed=seed)
         return CachedCorpus(corpus, cache_dir() / "corpora", progress=progress, workers=workers) if cache else corpus
     if name == "imagenet-sample":
-        return ImageFolderCorpus(require_data("imagenet-sample", data_dir, how_to_get="A folder of photos, one per ImageNet class."), name=name)
+        return ImageFolderCorpus(imagenet_sample_folder(data_dir), name=name)
     if name in ("cifar10", "stl10"):
         return torchvision_corpus(name, cache_dir() / name, download=download)
     if Path(name).is_dir():

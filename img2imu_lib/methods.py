@@ -27,10 +27,9 @@ from torch.utils.data import Dataset
 from .augmentations import Augmentation, TwoViews, sensor_aware_augmentations
 from .baseline_augmentations import all_augmentations, moco_v2_augmentations
 from .conversion import normalize_images
-from .corpora import load_corpus
+from .corpora import imagenet_sample_folder, load_corpus
 from .labelled import LabelledImageFolder
 from .moco import Gather, MoCo
-from .paths import require_data
 from .schedule import learning_rate
 from .sensor import CPCHAR, CPCHARConfig, LimuBert, LimuBertConfig, MultiTaskHAR, MultiTaskHARConfig
 from .sensor import SimCLRHAR, SimCLRHARConfig, sensor_corpus
@@ -158,7 +157,7 @@ def load_corpus_for(config: PretrainConfig, *, progress: bool = True) -> Dataset
 def labelled_folder(name: str) -> LabelledImageFolder:
     """``imagenet-sample`` (on the data search path) or any folder of labelled images."""
     if name == "imagenet-sample":
-        return LabelledImageFolder(require_data(name, how_to_get="A folder of photos, one per ImageNet class."), name=name)
+        return LabelledImageFolder(imagenet_sample_folder(), name=name)
     if not Path(name).is_dir():
         raise ValueError(f"supervised pre-training needs labelled images: corpus {name!r} is not imagenet-sample "
                          f"or a folder of class sub-folders (or of <class>_<name> files)")

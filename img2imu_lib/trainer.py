@@ -84,9 +84,7 @@ def train_one_epoch(run: Run, loader: DataLoader, bar: tqdm) -> dict:
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {state['global_step']} (epoch {state['epoch']}); "
                                      f"the last good checkpoint is kept")
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
+        descend(run.optimizer, loss)
         state["step"] += 1
         state["global_step"] += 1
         state["losses"].append(_mean_over_processes(loss.detach(), run.world))
@@ -138,10 +136,7 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
 
 def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> Run:
     """A new run, or the one saved at ``path`` (a clear error if it is damaged or from another config)."""
-    torch.manual_seed(config.seed)  # initial weights: the same in every process
-    method = build(config, corpus).to(world.device)
-    if config.channels_last:
-        method = method.to(memory_format=torch.channels_last)
+    method = initial_method(config, corpus, world.device)
     optimizer = method.optimizer(config.batch_size)
     local = config.groups // world.size
     mine = range(world.rank * local, (world.rank + 1) * local)  # this process's BatchNorm groups
@@ -165,6 +160,20 @@ def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> 
     model = DistributedDataParallel(method) if world.distributed else method
     return Run(config, method, model, optimizer, generators, shuffle, state, steps_per_epoch, total, world, path,
                corpus_facts(corpus), started=time.perf_counter() - state["seconds"])
+
+
+def initial_method(config: PretrainConfig, corpus: Dataset | None, device: torch.device) -> nn.Module:
+    """The method of ``config`` with its seeded initial weights (the same in every process), on ``device``."""
+    torch.manual_seed(config.seed)
+    method = build(config, corpus).to(device)
+    return method.to(memory_format=torch.channels_last) if config.channels_last else method
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step down the gradient of ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
 
 
 def make_record(run: Run, corpus: Dataset) -> dict:
@@ -193,10 +202,7 @@ def time_steps(config: PretrainConfig, batch: torch.Tensor, *, steps: int = 3, c
     """Training steps of ``config``'s method on one batch already in memory: the median samples/s
     over ``steps`` steps after one warm-up step, and the loss of the first step (the bare step,
     no loading; for comparing layouts and precisions)."""
-    torch.manual_seed(config.seed)
-    method = build(config, corpus)
-    if config.channels_last:
-        method = method.to(memory_format=torch.channels_last)
+    method = initial_method(config, corpus, torch.device("cpu"))
     optimizer = method.optimizer(config.batch_size)
     generators = [torch.Generator().manual_seed(config.seed)]
     seconds, losses = [], []
@@ -204,9 +210,7 @@ def time_steps(config: PretrainConfig, batch: torch.Tensor, *, steps: int = 3, c
         started = time.perf_counter()
         with _autocast(config, torch.device("cpu")):
             loss = method(batch, generators=generators)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        descend(optimizer, loss)
         seconds.append(time.perf_counter() - started)
         losses.append(loss.item())
     return {"samples_per_second": len(batch) / float(np.median(seconds[1:])), "first_loss": losses[0], "losses": losses}
