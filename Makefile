@@ -21,6 +21,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conversion.py
 	$(BIN)/python benchmarks/bench_pretrain.py
 	$(BIN)/python benchmarks/bench_corpus_cache.py
+	$(BIN)/python benchmarks/bench_probe.py
 
 env: $(STAMP) $(NODE_STAMP)
 

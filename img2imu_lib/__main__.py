@@ -1,4 +1,5 @@
-"""Command line: ``python -m img2imu_lib pretrain --method img2imu --images offline --profile cpu --out runs/x``.
+"""Command line: ``python -m img2imu_lib pretrain --method img2imu --images offline --profile cpu --out runs/x``
+and ``python -m img2imu_lib evaluate --checkpoint runs/x --dataset hapt --profile cpu``.
 
 Under ``torchrun --nproc_per_node N -m img2imu_lib pretrain ...`` the same command trains on N
 processes (GPUs, or CPU processes with gloo); ``--batch`` is then the batch of all of them.
@@ -33,7 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout for image methods")
     p.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast")
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and record.json")
+    e = commands.add_parser("evaluate", help="linear evaluation of a backbone on a dataset (the paper's protocol)")
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="a pre-training run folder or its checkpoint.pt, or a ResNet18 state dict file")
+    which.add_argument("--method", choices=("random_init_2d", "random_init_1d", "imagenet_supervised"),
+                       help="a backbone that needs no checkpoint")
+    e.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
+    e.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu", help="evaluation sizes")
+    e.add_argument("--seeds", type=int, nargs="+", help="evaluation seeds (default: the profile's)")
+    e.add_argument("--shots", type=int, help="labelled windows per class (default: the profile's, 10 in cpu and paper)")
+    e.add_argument("--nfft", type=int, help="image backbones: FFT length (default: chosen on validation)")
+    e.add_argument("--noverlap", type=int, help="image backbones: overlap, with --nfft")
+    e.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
+    e.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return evaluate(args)
     config = profile_config(args.profile, method=args.method, corpus=args.images, seed=args.seed, max_steps=args.max_steps,
                             num_workers=args.workers, augmentations=tuple(args.augmentations) if args.augmentations else None,
                             batch_size=args.batch, groups=args.groups, window_seconds=args.seconds,
@@ -47,6 +63,41 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     summary = {k: record[k] for k in ("method", "corpus", "steps", "wall_seconds", "samples_per_second", "final_loss")}
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Score one backbone on one dataset; print the summary as JSON (the record is kept with the others)."""
+    import dataclasses
+
+    from . import study
+    from .sensor.corpus import sensor_corpus
+    from .imagenet_weights import imagenet_backbone, weights_path
+    from .datasets.download import sha256_of
+
+    if (args.nfft is None) != (args.noverlap is None):
+        raise SystemExit("--nfft and --noverlap go together")
+    sizes = study.EVAL_SIZES[args.profile]
+    sizes = dataclasses.replace(sizes, seeds=tuple(args.seeds or sizes.seeds), shots=args.shots or sizes.shots)
+    data = {args.dataset: study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)}
+    if args.checkpoint:
+        candidate = study.candidate_from_file(args.checkpoint)
+    elif args.method == "imagenet_supervised":
+        backbone = imagenet_backbone()  # raises with the download command when the weights are not cached
+        candidate = study.Candidate("imagenet_supervised", "image", lambda: backbone, sha256_of(weights_path())[:16])
+    else:
+        corpus = sensor_corpus("offline", seconds=2.0)  # the sensor baselines' statistics, as in the book
+        candidate = next(c for c in study.random_candidates(corpus.mean, corpus.std) if c.name == args.method)
+    evaluation = study.Evaluation(args.profile, data, sizes=sizes, progress=not args.quiet)
+    spectrogram = None
+    if candidate.kind == "image":
+        spectrogram = ((args.nfft, args.noverlap) if args.nfft is not None
+                       else evaluation.choose_spectrogram(candidate, args.dataset)["chosen"])
+    record = evaluation.score(candidate, args.dataset, spectrogram=spectrogram, stage="cli")
+    print(json.dumps({"method": candidate.name, "dataset": args.dataset, "shots": sizes.shots,
+                      "spectrogram": spectrogram, "f1_mean": record["f1_mean"], "f1_std": record["f1_std"],
+                      "per_seed": {r["seed"]: r["test_f1"]["original"] for r in record["per_seed"]},
+                      "record": record["key"], "records_folder": str(evaluation.folder)}, indent=1))
     return 0
 
 

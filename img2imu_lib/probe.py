@@ -11,6 +11,7 @@ sanity check). The score is macro-F1 from scikit-learn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,3 +87,72 @@ def probe(backbone: nn.Module, train: tuple[torch.Tensor, torch.Tensor], test: t
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert not changed, f"the frozen backbone changed during the probe: {changed[:3]}"
     return {"macro_f1": macro_f1(test[1], predicted, classes=classes), "predicted": predicted.numpy(), "head": head}
+
+
+@dataclass
+class Heads:
+    """G linear heads trained side by side: weight (G, F, C) and bias (G, C), and what each was trained with."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    lrs: tuple[float, ...]
+    weight_decays: tuple[float, ...]
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (G, N, C) of features (N, F), the same rows through every head, or (G, N, F), each head its own."""
+        if features.ndim == 2:
+            features = features.expand(len(self.weight), *features.shape)
+        return torch.baddbmm(self.bias.unsqueeze(1), features, self.weight)
+
+
+def train_heads(features: torch.Tensor, labels: torch.Tensor, *, classes: int, lrs: Sequence[float],
+                weight_decays: Sequence[float], seeds: Sequence[int], epochs: int = 50, batch_size: int = 4,
+                betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> Heads:
+    """Train G independent linear heads at once, head g on ``features[g]`` (G, N, F) and ``labels[g]`` (G, N),
+    with its own Adam rate, weight decay and seed (initial weights and order of its rows).
+
+    Each head follows ``train_head`` exactly (the test checks it against ``torch.optim.Adam``):
+    Adam with L2 weight decay added to the gradient, batches of ``batch_size`` in a fresh random
+    order every epoch. Doing all heads in one tensor program makes a grid of learning rates and
+    weight decays, over every seed, cost about as much as one head: a head's steps are tiny and
+    their cost is almost all per-operation overhead.
+    """
+    g, n, f = features.shape
+    if labels.shape != (g, n) or not len(lrs) == len(weight_decays) == len(seeds) == g or n == 0:
+        raise ValueError(f"features {tuple(features.shape)}, labels {tuple(labels.shape)}, {len(lrs)} rates, "
+                         f"{len(weight_decays)} weight decays, {len(seeds)} seeds; expected (G, N, F), (G, N) and G of each")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels span {int(labels.min())}..{int(labels.max())}; expected 0..{classes - 1}")
+    if min(lrs) <= 0 or min(weight_decays) < 0 or epochs < 1 or batch_size < 1:
+        raise ValueError(f"lrs={list(lrs)}, weight_decays={list(weight_decays)}, epochs={epochs}, batch_size={batch_size}; "
+                         f"expected positive rates, sizes and epochs, non-negative decays")
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    weight, bias = torch.empty(g, f, classes), torch.empty(g, classes)
+    bound = 1.0 / f**0.5
+    for i, generator in enumerate(generators):  # the draws of nn.Linear's init in train_head, in its order
+        weight[i] = torch.empty(classes, f).uniform_(-bound, bound, generator=generator).T
+        bias[i] = torch.empty(classes).uniform_(-bound, bound, generator=generator)
+    params = [weight.requires_grad_(), bias.requires_grad_()]
+    assert len(params) == 2, "the probe trains exactly the new layers' weights and biases"
+    lr = torch.tensor(lrs, dtype=torch.float32)
+    decay = torch.tensor(weight_decays, dtype=torch.float32)
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    rows = torch.arange(g).unsqueeze(1)
+    step = 0
+    for _ in range(epochs):
+        order = torch.stack([torch.randperm(n, generator=generator) for generator in generators])  # (G, N)
+        for batch in order.split(batch_size, dim=1):  # (G, B)
+            logits = torch.baddbmm(bias.unsqueeze(1), features[rows, batch], weight)  # (G, B, C)
+            loss = F.cross_entropy(logits.flatten(0, 1), labels[rows, batch].flatten(), reduction="none")
+            loss.view(g, -1).mean(dim=1).sum().backward()  # head g's gradient is that of its own mean loss
+            step += 1
+            with torch.no_grad():
+                for p, (m, v) in zip(params, moments):
+                    shape = (g,) + (1,) * (p.ndim - 1)
+                    grad = p.grad + decay.view(shape) * p
+                    m.lerp_(grad, 1 - betas[0])
+                    v.mul_(betas[1]).addcmul_(grad, grad, value=1 - betas[1])
+                    denom = (v.sqrt() / (1 - betas[1] ** step) ** 0.5).add_(eps)
+                    p.addcdiv_(m, denom * ((1 - betas[0] ** step) / lr.view(shape)), value=-1.0)
+                    p.grad = None
+    return Heads(weight.detach(), bias.detach(), tuple(lrs), tuple(weight_decays))

@@ -34,3 +34,11 @@ def test_corpus_cache_benchmark_runs_small():
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ms" in result.stdout
+
+
+def test_probe_benchmark_runs_small():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_probe.py"), "--seeds", "1", "--lrs", "2",
+                             "--decays", "1", "--epochs", "2"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("one by one (torch.optim.Adam)", "all at once (train_heads)", "speed-up"):
+        assert line in result.stdout
