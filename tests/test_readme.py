@@ -24,3 +24,4 @@ def test_readme_examples_run(shared_data, monkeypatch, tmp_path):
     assert results["shots"].size == 20  # 10 windows for each of Daphnet's two classes
     assert results["record"]["steps"] == 2 and (tmp_path / "runs" / "img2imu-smoke" / "record.json").exists()
     assert results["backbone"].fc.__class__.__name__ == "Identity"  # the encoder without its projection head
+    assert 0.0 <= results["result"]["f1_mean"] <= 1.0 and len(results["result"]["per_seed"]) == 5

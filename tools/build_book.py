@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import platform
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -89,8 +92,22 @@ def execute(notebook: Path, target: Path, parameters: dict) -> bool:
         return False
     executed = nbformat.read(target, as_version=4)
     executed.metadata["img2imu"] = {"source_hash": key, "parameters": parameters}
+    executed.cells.append(timing_cell(executed.metadata["papermill"]["duration"], parameters))
     nbformat.write(executed, target)
     return True
+
+
+def timing_cell(seconds: float, parameters: dict) -> nbformat.NotebookNode:
+    """A closing note on how long the chapter took to execute, on what, with which profile."""
+    minutes, rest = divmod(round(seconds), 60)
+    machine = f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU threads"
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    cell = nbformat.v4.new_markdown_cell(
+        f"```{{note}}\nThis chapter executed in {minutes} min {rest} s ({machine}, profile "
+        f"`{parameters['profile']}`, {when}), including any pre-training or feature extraction it did not find "
+        f"cached.\n```")
+    cell["id"] = "execution-time"
+    return cell
 
 
 def main() -> int:
