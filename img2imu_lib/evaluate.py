@@ -41,15 +41,34 @@ def backbone_inputs(windows: np.ndarray, *, kind: str, fs: float, config: EvalCo
     return torch.as_tensor(np.ascontiguousarray(windows, dtype=np.float32))
 
 
+@dataclass(frozen=True)
+class SeedSplit:
+    """Indices into a dataset's windows for one seed: the three subject parts and the shots."""
+
+    seed: int
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    shots: np.ndarray
+
+
+def seed_split(labels: np.ndarray, subjects: np.ndarray, *, seed: int, shots: int, allow_fewer: bool = False) -> SeedSplit:
+    """The seed's 6:2:2 subject split (window indices of each part) and its ``shots`` windows per class
+    from the training part: a function of the data and the seed only, so every method sees the same."""
+    split = subject_split(subjects, seed=seed, labels=labels)
+    part = {k: np.flatnonzero(np.isin(subjects, getattr(split, k))) for k in ("train", "validation", "test")}
+    picked = few_shot(labels, part["train"], k=shots, seed=seed, allow_fewer=allow_fewer)
+    return SeedSplit(seed, part["train"], part["validation"], part["test"], picked)
+
+
 def evaluate(backbone: nn.Module, windows: np.ndarray, labels: np.ndarray, subjects: np.ndarray, *, kind: str,
              fs: float, classes: int, config: EvalConfig = EvalConfig()) -> dict:
     """Macro-F1 of a linear probe on ``config.shots`` windows per class of the seed's training subjects,
     tested on all windows of its test subjects. windows (N, T, 3) in g; labels, subjects (N,)."""
-    split = subject_split(subjects, seed=config.seed, labels=labels)
-    train = few_shot(labels, np.flatnonzero(np.isin(subjects, split.train)), k=config.shots, seed=config.seed)
-    test = np.flatnonzero(np.isin(subjects, split.test))
+    split = seed_split(labels, subjects, seed=config.seed, shots=config.shots)
+    train, test = split.shots, split.test
     x_train, x_test = (backbone_inputs(windows[i], kind=kind, fs=fs, config=config) for i in (train, test))
     result = probe(backbone, (x_train, torch.as_tensor(labels[train])), (x_test, torch.as_tensor(labels[test])),
                    classes=classes, config=config.probe)
     return {"macro_f1": result["macro_f1"], "seed": config.seed, "shots": config.shots, "train_windows": train,
-            "test_windows": test, "test_subjects": split.test.tolist(), "predicted": result["predicted"]}
+            "test_windows": test, "test_subjects": np.unique(subjects[test]).tolist(), "predicted": result["predicted"]}

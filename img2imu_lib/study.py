@@ -31,12 +31,11 @@ from tqdm.auto import tqdm
 
 from .datasets import load_dataset
 from .datasets.download import cache_dir, sha256_of
-from .datasets.protocol import few_shot, subject_split
 from .datasets.registry import locate
-from .evaluate import EvalConfig, backbone_inputs
+from .evaluate import EvalConfig, SeedSplit, backbone_inputs, seed_split
 from .pretrain import SENSOR_METHODS
 from .probe import extract_features, macro_f1, train_heads
-from .records import cached_record, records_dir
+from .records import cached_record, record_key, records_dir
 from .sensor.encoders import CNN1D, reset_parameters
 from .sensor.normalization import Standardize, fit_corpus_stats
 from .sensory import SENSORY_PERTURBATIONS
@@ -167,26 +166,9 @@ def eval_data(name: str, *, max_windows: int | None, data_dir: Sequence[str | Pa
                     dataset.info.window_seconds, len(labels))
 
 
-@dataclass(frozen=True)
-class SeedSplit:
-    """Indices into a dataset's windows for one seed: the three subject parts and the shots."""
-
-    seed: int
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-    shots: np.ndarray
-
-
 def seed_splits(data: EvalData, seeds: Sequence[int], shots: int, *, allow_fewer: bool = False) -> list[SeedSplit]:
-    """The split and shots of every seed: a function of the data and the seed only, so every method sees the same."""
-    splits = []
-    for seed in seeds:
-        split = subject_split(data.subjects, seed=seed, labels=data.labels)
-        part = {k: np.flatnonzero(np.isin(data.subjects, getattr(split, k))) for k in ("train", "validation", "test")}
-        picked = few_shot(data.labels, part["train"], k=shots, seed=seed, allow_fewer=allow_fewer)
-        splits.append(SeedSplit(seed, part["train"], part["validation"], part["test"], picked))
-    return splits
+    """``evaluate.seed_split`` of every seed: the same for every method."""
+    return [seed_split(data.labels, data.subjects, seed=seed, shots=shots, allow_fewer=allow_fewer) for seed in seeds]
 
 
 @dataclass(frozen=True)
@@ -201,14 +183,16 @@ class Candidate:
     seconds: float | None = None  # sensor runs: the window length they were pre-trained on
 
 
-def checkpoint_candidate(name: str, run_folder: str | Path, *, note: str = "", seconds: float | None = None) -> Candidate:
-    """A pre-training run's backbone (``methods.trained_backbone``), keyed by its checkpoint's hash."""
+def checkpoint_candidate(name: str, run_folder: str | Path, *, note: str = "", seconds: float | None = None,
+                         method: str | None = None) -> Candidate:
+    """A pre-training run's backbone (``methods.trained_backbone``), keyed by its checkpoint's hash.
+    ``method`` (the run's, when the caller has read it) saves reading the checkpoint to find its kind."""
     from .methods import trained_backbone
 
     path = Path(run_folder) / "checkpoint.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint; pre-train first")
-    method = torch.load(path, map_location="cpu", weights_only=False)["config"]["method"]
+    method = method or torch.load(path, map_location="cpu", weights_only=False)["config"]["method"]
     kind = "sensor" if method in SENSOR_METHODS else "image"
     return Candidate(name, kind, lambda: trained_backbone(run_folder), sha256_of(path)[:16], note, seconds)
 
@@ -255,7 +239,7 @@ def candidate_from_file(path: str | Path, *, name: str | None = None) -> Candida
         if isinstance(saved, dict) and "config" in saved and "model" in saved:
             config = saved["config"]
             seconds = config.get("window_seconds") if config["method"] in SENSOR_METHODS else None
-            return checkpoint_candidate(name or config["method"], folder, seconds=seconds)
+            return checkpoint_candidate(name or config["method"], folder, seconds=seconds, method=config["method"])
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file or run folder")
     return Candidate(name or path.stem, "image", lambda: resnet18_from_state_dict(path), sha256_of(path)[:16],
@@ -279,16 +263,13 @@ def random_candidates(sensor_mean: Sequence[float], sensor_std: Sequence[float],
     mean, std = [float(v) for v in sensor_mean], [float(v) for v in sensor_std]
     return [Candidate("random_init_2d", "image", lambda: random_init_2d(seed), f"resnet18-torchvision-init-seed{seed}"),
             Candidate("random_init_1d", "sensor", lambda: random_init_backbone(seed, mean=mean, std=std),
-                      record_key_of(["cnn1d", seed, mean, std]))]
-
-
-def record_key_of(values: object) -> str:
-    return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
+                      record_key({"cnn1d": seed, "mean": mean, "std": std}))]
 
 
 def _features_path(candidate: Candidate, data: EvalData, spectrogram: tuple[int, int] | None, perturbation: str | None,
                    perturbation_seed: int) -> Path:
-    key = record_key_of([RESULTS_VERSION, candidate.key, candidate.kind, data.fingerprint, spectrogram, perturbation, perturbation_seed])
+    key = record_key({"version": RESULTS_VERSION, "backbone": candidate.key, "kind": candidate.kind, "data": data.fingerprint,
+                      "spectrogram": spectrogram, "perturbation": perturbation, "perturbation_seed": perturbation_seed})
     return cache_dir() / "features" / f"{candidate.name.replace(' ', '_')}-{data.name}-{key}.pt"
 
 
@@ -372,11 +353,10 @@ def linear_eval(feats: torch.Tensor, data: EvalData, splits: Sequence[SeedSplit]
             for i, split in enumerate(group):
                 grid = grid_of(split)
                 own = slice(i * len(grid), (i + 1) * len(grid))
-                head_w, head_b = heads.weight[own], heads.bias[own]
-                val_pred = torch.baddbmm(head_b.unsqueeze(1), feats[split.validation].expand(len(grid), -1, -1), head_w).argmax(-1)
+                val_pred = heads(feats[split.validation])[own].argmax(-1)
                 val_f1 = [macro_f1(data.labels[split.validation], p, classes=classes) for p in val_pred]
                 best = int(np.argmax(val_f1))  # the first of equals, in grid order
-                test_f1 = {name: macro_f1(data.labels[split.test], (f[split.test] @ head_w[best] + head_b[best]).argmax(-1),
+                test_f1 = {name: macro_f1(data.labels[split.test], heads(f[split.test])[own.start + best].argmax(-1),
                                           classes=classes) for name, f in tests.items()}
                 results[split.seed] = {
                     "seed": split.seed, "lr": grid[best][0], "weight_decay": grid[best][1], "validation_f1": val_f1[best],
@@ -560,9 +540,10 @@ def book_candidates(profile: str, *, seed: int = 0, images: str = "offline", sen
         pretrain(config, run_folder(config), progress=False)
         if config.method in SENSOR_METHODS:
             candidates.append(checkpoint_candidate(config.method, run_folder(config), seconds=config.window_seconds,
-                                                   note=f"pre-trained on {config.window_seconds:g} s windows"))
+                                                   note=f"pre-trained on {config.window_seconds:g} s windows",
+                                                   method=config.method))
         else:
-            candidates.append(checkpoint_candidate(names[run], run_folder(config)))
+            candidates.append(checkpoint_candidate(names[run], run_folder(config), method=config.method))
     first_sensor = next(c for c in runs.values() if c.method in SENSOR_METHODS)
     facts = torch.load(run_folder(first_sensor) / "checkpoint.pt", map_location="cpu", weights_only=False)["corpus_facts"]
     candidates += random_candidates(facts["mean"], facts["std"], seed=seed)
