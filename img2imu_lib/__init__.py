@@ -26,6 +26,8 @@ from .conversion import segment_count
 from .conversion import spectrogram_images
 from .conversion import stft_power
 from .conversion import power_to_unit_image
+from .classifiers import probe_classifier
+from .classifiers import supervised_classifier
 from .datasets import DATASETS
 from .datasets import HAPT_CLASSES
 from .datasets import Dataset
@@ -35,8 +37,14 @@ from .datasets import load_dataset
 from .datasets import load_hapt
 from .datasets import subject_split
 from .datasets.app_example import load_app_example
+from .deploy import OnnxClassifier
+from .deploy import export_bundle
+from .deploy import quantize_bundle
+from .deploy import round_trip
 from .evaluate import EvalConfig
 from .evaluate import evaluate
+from .explain import grad_cam
+from .explain import rank_similarity
 from .imagenet_weights import WeightsNotCached
 from .imagenet_weights import imagenet_backbone
 from .labelled import LabelledImageFolder

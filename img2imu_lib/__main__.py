@@ -1,5 +1,6 @@
 """Command line: ``python -m img2imu_lib pretrain --method img2imu --images offline --profile cpu --out runs/x``
-and ``python -m img2imu_lib evaluate --checkpoint runs/x --dataset hapt --profile cpu``.
+``python -m img2imu_lib evaluate --checkpoint runs/x --dataset hapt --profile cpu`` and
+``python -m img2imu_lib export --checkpoint runs/x --dataset hapt --out exports/hapt``.
 
 Under ``torchrun --nproc_per_node N -m img2imu_lib pretrain ...`` the same command trains on N
 processes (GPUs, or CPU processes with gloo); ``--batch`` is then the batch of all of them.
@@ -47,9 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--noverlap", type=int, help="image backbones: overlap, with --nfft")
     e.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
     e.add_argument("--quiet", action="store_true", help="no progress bars")
+    x = commands.add_parser("export", help="fit the few-shot head on a dataset and export the classifier to ONNX")
+    x.add_argument("--checkpoint", required=True, help="a pre-training run folder or a ResNet18 state dict file")
+    x.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
+    x.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu", help="evaluation sizes")
+    x.add_argument("--seed", type=int, default=0, help="the evaluation seed whose split and shots fit the head")
+    x.add_argument("--nfft", type=int, help="FFT length (default: chosen on validation)")
+    x.add_argument("--noverlap", type=int, help="overlap, with --nfft")
+    x.add_argument("--int8", action="store_true", help="also write an 8-bit copy to OUT/int8")
+    x.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
+    x.add_argument("--out", required=True, help="folder: OUT/fp32 (and OUT/int8) bundles")
     args = parser.parse_args(argv)
     if args.command == "evaluate":
         return evaluate(args)
+    if args.command == "export":
+        return export(args)
     config = profile_config(args.profile, method=args.method, corpus=args.images, seed=args.seed, max_steps=args.max_steps,
                             num_workers=args.workers, augmentations=tuple(args.augmentations) if args.augmentations else None,
                             batch_size=args.batch, groups=args.groups, window_seconds=args.seconds,
@@ -99,6 +112,44 @@ def evaluate(args: argparse.Namespace) -> int:
                       "per_seed": {r["seed"]: r["test_f1"]["original"] for r in record["per_seed"]},
                       "record": record["key"], "records_folder": str(evaluation.folder)}, indent=1))
     return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Fit the head on the seed's shots, export the classifier, check it on the test windows; print JSON."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from . import classifiers, deploy, study
+
+    if (args.nfft is None) != (args.noverlap is None):
+        raise SystemExit("--nfft and --noverlap go together")
+    sizes = study.EVAL_SIZES[args.profile]
+    data = study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)
+    candidate = study.candidate_from_file(args.checkpoint)
+    if args.nfft is not None:
+        spectrogram = (args.nfft, args.noverlap)
+    else:
+        evaluation = study.Evaluation(args.profile, {args.dataset: data}, sizes=sizes, progress=False)
+        spectrogram = tuple(evaluation.choose_spectrogram(candidate, args.dataset)["chosen"])
+    [split] = study.seed_splits(data, [args.seed], sizes.shots)
+    model, choice = classifiers.probe_classifier(candidate, data, split, spectrogram=spectrogram, sizes=sizes)
+    out = Path(args.out)
+    bundle = deploy.export_bundle(model, out / "fp32", window_samples=data.windows.shape[1], fs=data.fs,
+                                  nfft=spectrogram[0], noverlap=spectrogram[1], classes=data.classes)
+    test = data.windows[split.test].astype(np.float32)
+    summary = {"bundle": str(bundle), "classes": list(data.classes), "spectrogram": spectrogram,
+               "probe": {k: choice[k] for k in ("lr", "weight_decay", "validation_f1")},
+               "round_trip": deploy.round_trip(model, bundle, test, fs=data.fs, nfft=spectrogram[0],
+                                               noverlap=spectrogram[1])}
+    if args.int8:
+        picked = classifiers.balanced_sample(data.labels, split.train, total=200, seed=args.seed)  # training subjects only
+        calibration = data.windows[picked].astype(np.float32)
+        int8 = deploy.quantize_bundle(bundle, out / "int8", calibration_windows=calibration)
+        same = deploy.OnnxClassifier(int8).predict(test) == deploy.OnnxClassifier(bundle).predict(test)
+        summary["int8"] = {"bundle": str(int8), "same_class_as_fp32": float(same.mean())}
+    print(json.dumps(summary, indent=1))
+    return 0 if summary["round_trip"]["ok"] else 1
 
 
 if __name__ == "__main__":

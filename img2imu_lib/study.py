@@ -474,10 +474,22 @@ def _per_class(labels: np.ndarray, candidates: np.ndarray, limit: int | None, *,
 def fully_supervised(kind: str, data: EvalData, train: np.ndarray, test: np.ndarray, *,
                      spectrogram: tuple[int, int] | None, epochs: int, seed: int, batch_size: int = 32,
                      lr: float = 1e-3) -> np.ndarray:
-    """Train a whole network from random weights on ``train`` windows; predicted classes of the ``test`` windows.
+    """Train a whole network from random weights on ``train`` windows; predicted classes of the ``test`` windows."""
+    model, inputs = train_fully_supervised(kind, data, train, spectrogram=spectrogram, epochs=epochs, seed=seed,
+                                           batch_size=batch_size, lr=lr)
+    with torch.no_grad():
+        return torch.cat([model(inputs[part]).argmax(1) for part in torch.as_tensor(test).split(256)]).numpy()
+
+
+def train_fully_supervised(kind: str, data: EvalData, train: np.ndarray, *, spectrogram: tuple[int, int] | None,
+                           epochs: int, seed: int, batch_size: int = 32, lr: float = 1e-3,
+                           progress: bool = False) -> tuple[nn.Module, torch.Tensor]:
+    """A whole network trained from random weights on the ``train`` windows of ``data`` (Adam, ``epochs`` passes).
 
     ``sensor``: the 1D CNN of the sensor baselines and a linear layer, on windows standardised with
     the training windows' statistics. ``image``: ResNet18 on the spectrogram images (channels last).
+    Returns the model in ``eval()`` mode and its inputs for every window of ``data``: raw windows
+    (N, T, 3) or images (N, 3, 96, 128).
     """
     classes = len(data.classes)
     generator = torch.Generator().manual_seed(seed)
@@ -500,7 +512,7 @@ def fully_supervised(kind: str, data: EvalData, train: np.ndarray, test: np.ndar
     model.train()
     with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seed it, then restore it
         torch.manual_seed(seed)
-        for _ in range(epochs):
+        for _ in tqdm(range(epochs), desc=f"fully supervised {kind} on {data.name}", disable=not progress):
             for batch in torch.as_tensor(train)[torch.randperm(len(train), generator=generator)].split(batch_size):
                 if len(batch) < 2 and kind == "image":
                     continue  # BatchNorm cannot train on one image
@@ -508,9 +520,7 @@ def fully_supervised(kind: str, data: EvalData, train: np.ndarray, test: np.ndar
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(inputs[part]).argmax(1) for part in torch.as_tensor(test).split(256)]).numpy()
+    return model.eval(), inputs
 
 
 # Table II's rows in the paper's order; ours are named as in the paper's CSV where one is its counterpart

@@ -42,3 +42,23 @@ def test_probe_benchmark_runs_small():
     assert result.returncode == 0, result.stderr[-2000:]
     for line in ("one by one (torch.optim.Adam)", "all at once (train_heads)", "speed-up"):
         assert line in result.stdout
+
+
+def test_on_device_benchmark_runs_small(tmp_path):
+    bench = str(ROOT / "benchmarks" / "bench_on_device.py")
+    result = subprocess.run([sys.executable, bench, "--repeats", "2", "--warmup", "1", "--threads", "1",
+                             "--calibration", "8", "--work", str(tmp_path), "--out", str(tmp_path / "rows.json")],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("stage", "precision", "threads", "median ms", "p90 ms", "CPU %", "peak RSS MB", "increase MB",
+                 "machine:", "visualize", "inference", "int8"):
+        assert line in result.stdout
+    assert (tmp_path / "rows.json").is_file()
+    # measuring existing bundles (as on a board) imports neither torch nor img2imu_lib
+    result = subprocess.run([sys.executable, "-X", "importtime", bench, "--bundle", str(tmp_path / "int8"),
+                             "--windows", str(tmp_path / "windows.npy"), "--repeats", "2", "--warmup", "0",
+                             "--threads", "1"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert "numpy" in imported and not {"torch", "img2imu_lib"} & imported
+    assert "increase MB" in result.stdout and "int8" in result.stdout

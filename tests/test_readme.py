@@ -25,3 +25,6 @@ def test_readme_examples_run(shared_data, monkeypatch, tmp_path):
     assert results["record"]["steps"] == 2 and (tmp_path / "runs" / "img2imu-smoke" / "record.json").exists()
     assert results["backbone"].fc.__class__.__name__ == "Identity"  # the encoder without its projection head
     assert 0.0 <= results["result"]["f1_mean"] <= 1.0 and len(results["result"]["per_seed"]) == 5
+    assert results["heatmaps"].shape == (len(results["test"]), 96, 128)  # the explain-and-export example
+    assert results["check"]["ok"] and (tmp_path / "exports" / "hapt" / "manifest.json").exists()
+    assert results["predicted"].shape == (len(results["test"]),)
