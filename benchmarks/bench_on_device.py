@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -42,19 +40,6 @@ def load_ondevice() -> ModuleType:
             spec.loader.exec_module(module)
             return module
     raise FileNotFoundError(f"ondevice.py not found beside {__file__} or in {HERE.parent / 'img2imu_lib'}")
-
-
-def machine() -> str:
-    """CPU model (from /proc/cpuinfo where it exists), architecture and core count."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-                model = value.strip()
-                break
-    return f"{model}, {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def daphnet_or_synthetic(count: int, seed: int) -> tuple[np.ndarray, str]:
@@ -150,13 +135,13 @@ def main() -> None:
             work = args.work or Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
             bundles, windows = build_bundles(args, work)
-        print(f"machine: {machine()}; onnxruntime {ondevice.ort.__version__}")
+        print(f"machine: {ondevice.machine()}; onnxruntime {ondevice.ort.__version__}")
         print(f"{args.repeats} timed runs of one window after {args.warmup} warm-up runs; one process per row; "
               f"CPU % = CPU time / wall time x 100 (100 % = one core), over >= 1 s of runs")
         rows = measure_all(ondevice, bundles, windows, args)
     print_table(rows)
     if args.out:
-        args.out.write_text(json.dumps({"machine": machine(), "repeats": args.repeats, "warmup": args.warmup,
+        args.out.write_text(json.dumps({"machine": ondevice.machine(), "repeats": args.repeats, "warmup": args.warmup,
                                         "rows": rows}, indent=2) + "\n")
 
 

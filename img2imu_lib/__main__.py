@@ -143,7 +143,8 @@ def export(args: argparse.Namespace) -> int:
                "round_trip": deploy.round_trip(model, bundle, test, fs=data.fs, nfft=spectrogram[0],
                                                noverlap=spectrogram[1])}
     if args.int8:
-        picked = classifiers.balanced_sample(data.labels, split.train, total=200, seed=args.seed)  # training subjects only
+        picked = classifiers.balanced_sample(data.labels, split.train, seed=args.seed,  # training subjects only
+                                             total=deploy.ON_DEVICE_SIZES[args.profile].calibration_windows)
         calibration = data.windows[picked].astype(np.float32)
         int8 = deploy.quantize_bundle(bundle, out / "int8", calibration_windows=calibration)
         same = deploy.OnnxClassifier(int8).predict(test) == deploy.OnnxClassifier(bundle).predict(test)

@@ -22,7 +22,8 @@ from .evaluate import SeedSplit
 from .explain import classifier
 from .probe import macro_f1, train_heads
 from .records import record_key
-from .study import RESULTS_VERSION, Candidate, EvalData, EvalSizes, features, linear_eval, train_fully_supervised
+from .study import (RESULTS_VERSION, Candidate, EvalData, EvalSizes, features, linear_eval, per_class_sample,
+                    train_fully_supervised)
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,9 @@ def macro_f1_on(model: nn.Module, images: torch.Tensor, labels: np.ndarray, *, c
 def balanced_sample(labels: np.ndarray, indices: np.ndarray, *, per_class: int | None = None,
                     total: int | None = None, seed: int = 0) -> np.ndarray:
     """Up to ``per_class`` of ``indices`` per class, or ``total`` split evenly over the classes; seeded, sorted."""
-    rng = np.random.default_rng(seed)
-    classes = np.unique(labels[indices])
-    if per_class is None:
-        per_class = len(indices) if total is None else max(1, total // len(classes))
-    picked = [rng.permutation(indices[labels[indices] == c])[:per_class] for c in classes]
-    return np.sort(np.concatenate(picked))
+    if per_class is None and total is not None:
+        per_class = max(1, total // len(np.unique(labels[indices])))
+    return np.sort(per_class_sample(labels, indices, per_class, seed=seed))
 
 
 def save_path(name: str) -> Path:

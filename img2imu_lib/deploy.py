@@ -15,7 +15,6 @@ there. ``quantize_bundle`` writes an int8 ``classify.onnx`` with ONNX Runtime's 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import shutil
 import tempfile
@@ -31,7 +30,7 @@ from onnxruntime import quantization as oq
 from torch import nn
 
 from . import conversion
-from .ondevice import MODEL_FILES, check_windows, read_manifest, session
+from .ondevice import MODEL_FILES, check_windows, file_sha256, read_manifest, session
 
 # ONNX images vs the library's, in normalised units: one grey level of an 8-bit image (the authors' app
 # stores 0..255), 1 / (255 * 0.229) = 0.017. Both are float32: beside gravity's 0 Hz bin the weakest
@@ -88,10 +87,6 @@ class SpectrogramModule(nn.Module):
         gain = self.scale / span  # min-max scaling and normalisation as one affine map, as the library does
         small = torch.addcmul(self.shift - low * gain, log_power, gain)  # (N, 3, F, M)
         return self.rows @ small @ self.cols  # (N, 3, H, W)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _to_onnx(module: nn.Module, example: torch.Tensor, path: Path, *, names: tuple[str, str], strict: bool,
@@ -152,7 +147,7 @@ def export_bundle(model: nn.Module, folder: str | Path, *, window_samples: int, 
         "window_samples": window_samples, "fs": float(fs), "nfft": nfft, "noverlap": noverlap,
         "image_size": list(conversion.IMAGE_SIZE), "classes": classes, "precision": "fp32",
         "opset": written, "torch": torch.__version__, "onnx": onnx.__version__,
-        "sha256": {name: _sha256(folder / name) for name in MODEL_FILES},
+        "sha256": {name: file_sha256(folder / name) for name in MODEL_FILES},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
@@ -240,7 +235,7 @@ def quantize_bundle(folder: str | Path, out_folder: str | Path, *, calibration_w
                     quantization={"format": "QDQ", "weights": "QInt8 per channel", "target": target,
                                   "activations": "QInt8" if arm else "QUInt8", "reduce_range": not arm,
                                   "calibration": "MinMax", "onnxruntime": ort.__version__})
-    manifest["sha256"] = {name: _sha256(out_folder / name) for name in MODEL_FILES}
+    manifest["sha256"] = {name: file_sha256(out_folder / name) for name in MODEL_FILES}
     (out_folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out_folder
 

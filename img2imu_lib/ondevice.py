@@ -55,6 +55,24 @@ MB = float(2**20)
 CPU_SECONDS = 1.0  # the shortest loop CPU use is measured over, s
 
 
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (the manifest's check of each model file)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def machine() -> str:
+    """CPU model (from /proc/cpuinfo where it exists), architecture, core count and system."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                model = value.strip()
+                break
+    return f"{model}, {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
 def read_manifest(folder: str | Path) -> dict:
     """The bundle's ``manifest.json``, after checking the sha256 of every model file it lists.
 
@@ -68,7 +86,7 @@ def read_manifest(folder: str | Path) -> dict:
     for name, expected in manifest["sha256"].items():
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name} is missing; the manifest lists it")
-        actual = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        actual = file_sha256(folder / name)
         if actual != expected:
             raise ValueError(f"{folder / name} has sha256 {actual[:12]}..., the manifest says {expected[:12]}...: "
                              f"the file was changed after export; export the bundle again")

@@ -255,13 +255,18 @@ def random_init_2d(seed: int = 0) -> nn.Module:
     return network.eval()
 
 
+def random_2d_candidate(seed: int = 0) -> Candidate:
+    """The "Randomly-init. (2D)" backbone as a candidate (``random_init_2d``)."""
+    return Candidate("random_init_2d", "image", lambda: random_init_2d(seed), f"resnet18-torchvision-init-seed{seed}")
+
+
 def random_candidates(sensor_mean: Sequence[float], sensor_std: Sequence[float], seed: int = 0) -> list[Candidate]:
     """The two random-initialisation rows: a ResNet18 on images and a 1D CNN on windows standardised with the
     sensor corpus's statistics (as the sensor baselines are)."""
     from .sensor.encoders import random_init_backbone
 
     mean, std = [float(v) for v in sensor_mean], [float(v) for v in sensor_std]
-    return [Candidate("random_init_2d", "image", lambda: random_init_2d(seed), f"resnet18-torchvision-init-seed{seed}"),
+    return [random_2d_candidate(seed),
             Candidate("random_init_1d", "sensor", lambda: random_init_backbone(seed, mean=mean, std=std),
                       record_key({"cnn1d": seed, "mean": mean, "std": std}))]
 
@@ -450,7 +455,7 @@ class Evaluation:
             data = self.data[dataset]
             per_seed = []
             for split in tqdm(self.splits(dataset), desc=f"{name} on {dataset}", disable=not self.progress):
-                train = _per_class(data.labels, split.train, s.upper_windows_per_class, seed=split.seed)
+                train = per_class_sample(data.labels, split.train, s.upper_windows_per_class, seed=split.seed)
                 predicted = fully_supervised(kind, data, train, split.test, spectrogram=spectrogram, epochs=epochs,
                                              seed=split.seed)
                 per_seed.append({"seed": split.seed, "train_windows": len(train), "test_windows": len(split.test),
@@ -462,8 +467,8 @@ class Evaluation:
         return cached_record(self.folder, "upper_bound", f"{name}-{dataset}", inputs, compute)
 
 
-def _per_class(labels: np.ndarray, candidates: np.ndarray, limit: int | None, *, seed: int) -> np.ndarray:
-    """At most ``limit`` of ``candidates`` per class, at random (all when ``limit`` is None)."""
+def per_class_sample(labels: np.ndarray, candidates: np.ndarray, limit: int | None, *, seed: int) -> np.ndarray:
+    """At most ``limit`` of ``candidates`` per class, at random, sorted (``candidates`` as given when ``limit`` is None)."""
     if limit is None:
         return candidates
     rng = np.random.default_rng(seed)

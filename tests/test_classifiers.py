@@ -24,7 +24,7 @@ def split(hapt):
 
 
 def test_probe_classifier_is_the_evaluations_chosen_head(hapt, split):
-    candidate = S.Candidate("random_init_2d", "image", lambda: S.random_init_2d(0), "resnet18-torchvision-init-seed0")
+    candidate = S.random_2d_candidate(0)
     sizes = S.EVAL_SIZES["smoke"]
     model, choice = K.probe_classifier(candidate, hapt, split, spectrogram=SPECTROGRAM, sizes=sizes)
     images = backbone_inputs(hapt.windows[split.test], kind="image", fs=hapt.fs, config=EvalConfig(nfft=32, noverlap=24))
