@@ -23,6 +23,7 @@ from PIL import Image
 from scipy.signal import spectrogram
 
 import img2imu_lib as L
+from img2imu_lib.images.spectrogram import POWER_FLOOR
 
 
 def naive_images(windows: np.ndarray, *, fs: float, nfft: int, noverlap: int) -> np.ndarray:
@@ -35,7 +36,7 @@ def naive_images(windows: np.ndarray, *, fs: float, nfft: int, noverlap: int) ->
         for axis in range(3):
             _, _, power = spectrogram(window[:, axis], fs=fs, window="hann", nperseg=nfft, noverlap=noverlap,
                                       nfft=nfft, detrend=False, scaling="density", mode="psd")
-            log_power = np.log10(np.maximum(power, L.conversion.POWER_FLOOR))
+            log_power = np.log10(np.maximum(power, POWER_FLOOR))
             unit = (log_power - log_power.min()) / max(log_power.max() - log_power.min(), 1e-7)
             resized = Image.fromarray(np.flipud(unit).astype(np.float32), mode="F").resize((128, 96), Image.BILINEAR)
             channels.append(np.asarray(resized))

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from img2imu_lib.corpora import OfflineCorpus
-from img2imu_lib.corpus_cache import CachedCorpus
+from img2imu_lib.pretraining.corpora import OfflineCorpus
+from img2imu_lib.pretraining.corpus_cache import CachedCorpus
 
 
 def per_image_ms(corpus: torch.utils.data.Dataset, count: int) -> float:

@@ -6,14 +6,14 @@
 
 Without --bundle the script exports a ResNet18 classifier (torchvision, seeded random weights unless
 --checkpoint gives a model saved with ``torch.save(model)``: latency and memory do not depend on the
-weights' values) with ``img2imu_lib.deploy``, quantizes it to int8 (calibrated on real windows),
+weights' values) with ``img2imu_lib.deploy.export``, quantizes it to int8 (calibrated on real windows),
 and saves the bundles and the windows in --work, ready to copy to a phone-class Linux board with
-this script and ``img2imu_lib/ondevice.py``. Windows are real Daphnet windows (5 s at 50 Hz,
+this script and ``img2imu_lib/deploy/ondevice.py``. Windows are real Daphnet windows (5 s at 50 Hz,
 ankle) when the data is on the search path, else seeded synthetic ones (a note says so).
 
 Each stage (visualize: windows -> images; inference: images -> logits) runs in its own process
 (``ondevice.py``), one window at a time, with ONNX Runtime on the CPU. With --bundle nothing imports
-torch or img2imu_lib: only ``ondevice.py``, found beside this script or in ../img2imu_lib/.
+torch or img2imu_lib: only ``ondevice.py``, found beside this script or in ../img2imu_lib/deploy/.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ COLUMNS = ("stage", "precision", "threads", "median ms", "p90 ms", "CPU %", "pea
 
 def load_ondevice() -> ModuleType:
     """``ondevice.py`` imported by path, so the package ``__init__`` (and torch) is never loaded."""
-    for path in (HERE / "ondevice.py", HERE.parent / "img2imu_lib" / "ondevice.py"):
+    for path in (HERE / "ondevice.py", HERE.parent / "img2imu_lib" / "deploy" / "ondevice.py"):
         if path.is_file():
             spec = importlib.util.spec_from_file_location("ondevice", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             return module
-    raise FileNotFoundError(f"ondevice.py not found beside {__file__} or in {HERE.parent / 'img2imu_lib'}")
+    raise FileNotFoundError(f"ondevice.py not found beside {__file__} or in {HERE.parent / 'img2imu_lib' / 'deploy'}")
 
 
 def daphnet_or_synthetic(count: int, seed: int) -> tuple[np.ndarray, str]:
@@ -64,7 +64,7 @@ def build_bundles(args: argparse.Namespace, work: Path) -> tuple[list[Path], Pat
     import torchvision
 
     import img2imu_lib as L
-    from img2imu_lib import deploy
+    from img2imu_lib.deploy import export as deploy
 
     windows, source = daphnet_or_synthetic(args.calibration + args.repeats + args.warmup, args.seed)
     classes = list(L.DATASETS["daphnet"].classes)

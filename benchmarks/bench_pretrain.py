@@ -28,11 +28,11 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 import img2imu_lib as L
-from img2imu_lib.conversion import IMAGENET_MEAN, IMAGENET_STD
-from img2imu_lib.conversion import normalize_images
-from img2imu_lib.corpus_cache import CachedCorpus
-from img2imu_lib.methods import ImageMethod
-from img2imu_lib.pretrain import PretrainConfig
+from img2imu_lib.images.spectrogram import IMAGENET_MEAN, IMAGENET_STD
+from img2imu_lib.images.spectrogram import normalize_images
+from img2imu_lib.pretraining.corpus_cache import CachedCorpus
+from img2imu_lib.pretraining.methods import build
+from img2imu_lib.pretraining.config import PretrainConfig
 
 
 class PerImage(Dataset):
@@ -81,7 +81,7 @@ def main() -> None:
               else L.load_corpus("offline", length=2000, cache=False))
     print(f"corpus: {corpus.describe()}; batch {args.batch}; {args.steps} timed steps; {torch.get_num_threads()} threads")
     config = PretrainConfig(batch_size=args.batch)
-    method = ImageMethod(config)
+    method = build(config)
     model, optimizer, views = method.net, method.optimizer(config.batch_size), method.views
     generator = torch.Generator().manual_seed(0)
     loader = DataLoader(corpus, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True,
@@ -91,7 +91,7 @@ def main() -> None:
     ours = rate(loader, model, optimizer, args.steps, lambda b: tuple(normalize_images(v) for v in views(b, generator=generator)))
     per_image = DataLoader(PerImage(corpus), batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
     theirs = rate(per_image, model, optimizer, args.steps, lambda b: b)
-    fast = ImageMethod(dataclasses.replace(config, channels_last=True)).to(memory_format=torch.channels_last)
+    fast = build(dataclasses.replace(config, channels_last=True)).to(memory_format=torch.channels_last)
     fast_model, fast_optimizer = fast.net, fast.optimizer(config.batch_size)
     nhwc = lambda views: tuple(v.contiguous(memory_format=torch.channels_last) for v in views)  # noqa: E731
     bare_fast = rate(ready, fast_model, fast_optimizer, args.steps, nhwc)

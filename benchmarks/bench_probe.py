@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from img2imu_lib.probe import ProbeConfig, train_head, train_heads
+from img2imu_lib.evaluation.probe import ProbeConfig, train_head, train_heads
 
 
 def main() -> None:

@@ -12,19 +12,22 @@ import argparse
 import json
 import sys
 
-from . import distributed
-from .pretrain import METHODS, PRECISIONS, PROFILE_SIZES, profile_config
-from .trainer import pretrain
+from .book.profiles import PROFILES, get_profile, profile_config
+from .pretraining import distributed
+from .pretraining.config import PRECISIONS
+from .pretraining.methods import METHODS
+from .pretraining.trainer import pretrain
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the three commands; every ``--profile`` offers the names of ``PROFILES``."""
     parser = argparse.ArgumentParser(prog="python -m img2imu_lib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("pretrain", help="pre-train one method (resumes from --out if interrupted)")
     p.add_argument("--method", choices=METHODS, default="img2imu")
     p.add_argument("--images", default="offline", help="offline, imagenet-sample, cifar10, stl10 or an image folder; "
                    "for the sensor methods: offline (the Capture-24 stand-in) or a folder of Capture-24 files")
-    p.add_argument("--profile", choices=sorted(PROFILE_SIZES), default="cpu", help="run size (never the method)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="run size (never the method)")
     p.add_argument("--augmentations", nargs="+", help="subset of translate_x permute_x hue jitter (img2imu ablations)")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, help="stop after this many steps")
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--method", choices=("random_init_2d", "random_init_1d", "imagenet_supervised"),
                        help="a backbone that needs no checkpoint")
     e.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
-    e.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu", help="evaluation sizes")
+    e.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="evaluation sizes")
     e.add_argument("--seeds", type=int, nargs="+", help="evaluation seeds (default: the profile's)")
     e.add_argument("--shots", type=int, help="labelled windows per class (default: the profile's, 10 in cpu and paper)")
     e.add_argument("--nfft", type=int, help="image backbones: FFT length (default: chosen on validation)")
@@ -51,14 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     x = commands.add_parser("export", help="fit the few-shot head on a dataset and export the classifier to ONNX")
     x.add_argument("--checkpoint", required=True, help="a pre-training run folder or a ResNet18 state dict file")
     x.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
-    x.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu", help="evaluation sizes")
+    x.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="evaluation sizes")
     x.add_argument("--seed", type=int, default=0, help="the evaluation seed whose split and shots fit the head")
     x.add_argument("--nfft", type=int, help="FFT length (default: chosen on validation)")
     x.add_argument("--noverlap", type=int, help="overlap, with --nfft")
     x.add_argument("--int8", action="store_true", help="also write an 8-bit copy to OUT/int8")
     x.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
     x.add_argument("--out", required=True, help="folder: OUT/fp32 (and OUT/int8) bundles")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "evaluate":
         return evaluate(args)
     if args.command == "export":
@@ -83,14 +90,14 @@ def evaluate(args: argparse.Namespace) -> int:
     """Score one backbone on one dataset; print the summary as JSON (the record is kept with the others)."""
     import dataclasses
 
-    from . import study
-    from .sensor.corpus import sensor_corpus
-    from .imagenet_weights import imagenet_backbone, weights_path
-    from .datasets.download import sha256_of
+    from . import evaluation as study
+    from .pretraining.imagenet_weights import imagenet_backbone, weights_path
+    from .pretraining.sensor.corpus import sensor_corpus
+    from .store import sha256_of
 
     if (args.nfft is None) != (args.noverlap is None):
         raise SystemExit("--nfft and --noverlap go together")
-    sizes = study.EVAL_SIZES[args.profile]
+    sizes = get_profile(args.profile).evaluation
     sizes = dataclasses.replace(sizes, seeds=tuple(args.seeds or sizes.seeds), shots=args.shots or sizes.shots)
     data = {args.dataset: study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)}
     if args.checkpoint:
@@ -101,7 +108,7 @@ def evaluate(args: argparse.Namespace) -> int:
     else:
         corpus = sensor_corpus("offline", seconds=2.0)  # the sensor baselines' statistics, as in the book
         candidate = next(c for c in study.random_candidates(corpus.mean, corpus.std) if c.name == args.method)
-    evaluation = study.Evaluation(args.profile, data, sizes=sizes, progress=not args.quiet)
+    evaluation = study.Evaluation(sizes, data, profile=args.profile, progress=not args.quiet)
     spectrogram = None
     if candidate.kind == "image":
         spectrogram = ((args.nfft, args.noverlap) if args.nfft is not None
@@ -120,17 +127,20 @@ def export(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from . import classifiers, deploy, study
+    from . import evaluation as study
+    from .deploy import export as deploy
+    from .evaluation import classifiers
 
     if (args.nfft is None) != (args.noverlap is None):
         raise SystemExit("--nfft and --noverlap go together")
-    sizes = study.EVAL_SIZES[args.profile]
+    profile = get_profile(args.profile)
+    sizes = profile.evaluation
     data = study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)
     candidate = study.candidate_from_file(args.checkpoint)
     if args.nfft is not None:
         spectrogram = (args.nfft, args.noverlap)
     else:
-        evaluation = study.Evaluation(args.profile, {args.dataset: data}, sizes=sizes, progress=False)
+        evaluation = study.Evaluation(sizes, {args.dataset: data}, profile=args.profile, progress=False)
         spectrogram = tuple(evaluation.choose_spectrogram(candidate, args.dataset)["chosen"])
     [split] = study.seed_splits(data, [args.seed], sizes.shots)
     model, choice = classifiers.probe_classifier(candidate, data, split, spectrogram=spectrogram, sizes=sizes)
@@ -144,7 +154,7 @@ def export(args: argparse.Namespace) -> int:
                                                noverlap=spectrogram[1])}
     if args.int8:
         picked = classifiers.balanced_sample(data.labels, split.train, seed=args.seed,  # training subjects only
-                                             total=deploy.ON_DEVICE_SIZES[args.profile].calibration_windows)
+                                             total=profile.on_device.calibration_windows)
         calibration = data.windows[picked].astype(np.float32)
         int8 = deploy.quantize_bundle(bundle, out / "int8", calibration_windows=calibration)
         same = deploy.OnnxClassifier(int8).predict(test) == deploy.OnnxClassifier(bundle).predict(test)

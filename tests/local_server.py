@@ -6,7 +6,14 @@ import http.server
 import threading
 
 
-def serve(body: bytes) -> http.server.ThreadingHTTPServer:
+class Server(http.server.ThreadingHTTPServer):
+    def shutdown(self) -> None:
+        """Stop serving and close the listening socket (left open, it warns when collected, perhaps in another test)."""
+        super().shutdown()
+        self.server_close()
+
+
+def serve(body: bytes) -> Server:
     """Start serving ``body`` on a free port; call ``.shutdown()`` when done."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -19,6 +26,6 @@ def serve(body: bytes) -> http.server.ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -26,6 +26,8 @@ import papermill
 import yaml
 from tqdm import tqdm
 
+from img2imu_lib.book.profiles import PROFILES
+
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "book" / "vendor"
 # (package folder in node_modules, files or folders to serve, name under _build/html/vendor/)
@@ -92,6 +94,10 @@ def execute(notebook: Path, target: Path, parameters: dict) -> bool:
         return False
     executed = nbformat.read(target, as_version=4)
     executed.metadata["img2imu"] = {"source_hash": key, "parameters": parameters}
+    for cell in executed.cells:  # papermill's injected parameters are plumbing: folded like the other plumbing cells
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
     executed.cells.append(timing_cell(executed.metadata["papermill"]["duration"], parameters))
     nbformat.write(executed, target)
     return True
@@ -110,12 +116,17 @@ def timing_cell(seconds: float, parameters: dict) -> nbformat.NotebookNode:
     return cell
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The build's options; ``--profile`` offers the names of ``img2imu_lib.book.profiles.PROFILES``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"], help="run size of every chapter")
+    parser.add_argument("--profile", default="cpu", choices=sorted(PROFILES), help="run size of every chapter")
     parser.add_argument("--out", default=str(ROOT), help="folder that receives _build/html (default: the repository)")
     parser.add_argument("--keep-going", action="store_true", help="attempt every chapter before failing")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = build_parser().parse_args()
 
     out = Path(args.out).resolve()
     staging = out / "_build" / "src"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..paths import require_data
+from .paths import require_data
 
 APP_FS = 20.0  # Hz, WISDM v1.1
 APP_FOLDER = "img2imu-app"

@@ -11,9 +11,6 @@ checked against it; the message says that the first hash was not independently v
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import pooch
 
-CACHE_ENV = "IMG2IMU_CACHE"
+from ..store import atomic_path, cache_dir, sha256_of
 
 
 @dataclass(frozen=True)
@@ -29,19 +26,6 @@ class Download:
     url: str  # the publisher's address of the archive
     filename: str  # name of the archive in the cache
     sha256: str | None = None  # published SHA-256, or None when the publisher gives none
-
-
-def cache_dir() -> Path:
-    """Where downloads are kept: ``$IMG2IMU_CACHE``, else ``~/.cache/img2imu``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "img2imu")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(download: Download, *, folder: Path | None = None, progress: bool = True) -> Path:
@@ -67,9 +51,7 @@ def unpack(archive: Path, destination: Path) -> Path:
     """Unpack a .zip or .tar(.gz) into ``destination`` atomically; reuse it if already complete."""
     if destination.is_dir():
         return destination
-    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    with atomic_path(destination) as partial:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
                 z.extractall(partial)
@@ -78,7 +60,4 @@ def unpack(archive: Path, destination: Path) -> Path:
                 t.extractall(partial, filter="data")
         else:
             raise ValueError(f"{archive}: neither a zip nor a tar archive")
-        os.replace(partial, destination)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return destination

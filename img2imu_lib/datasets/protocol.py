@@ -17,7 +17,7 @@ Every rule here is a documented decision the evaluation depends on:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -42,12 +42,17 @@ def resample(recording: Recording, fs: float = TARGET_FS) -> Recording:
 
 @dataclass(frozen=True)
 class Split:
-    """Subject ids of each part of one seeded 6:2:2 split."""
+    """One seed's 6:2:2 subject split: the subject ids of each part, the window indices of each part, and
+    the ``k`` shots per class drawn from the training part (empty until ``seed_split`` draws them)."""
 
-    train: np.ndarray
+    seed: int
+    train_subjects: np.ndarray
+    validation_subjects: np.ndarray
+    test_subjects: np.ndarray
+    train: np.ndarray  # indices of the windows of the training subjects
     validation: np.ndarray
     test: np.ndarray
-    seed: int
+    shots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # indices into the windows
 
 
 def subject_split(
@@ -59,6 +64,7 @@ def subject_split(
     subjects: (N,) subject id of each window; labels: (N,) class of each window, optional (see
     the module docstring for the rule it adds).
     """
+    subjects = np.asarray(subjects)
     unique = np.unique(subjects)
     if len(unique) < 3:
         raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
@@ -72,9 +78,9 @@ def subject_split(
     rng = np.random.default_rng(seed)
     for _ in range(1000):
         order = rng.permutation(unique)
-        split = Split(np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]), seed)
-        if labels is None or _every_class_everywhere(split, subjects, labels):
-            return split
+        parts = (np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]))
+        if labels is None or _every_class_everywhere(parts, subjects, labels):
+            return Split(seed, *parts, *(np.flatnonzero(np.isin(subjects, part)) for part in parts))
     classes = np.unique(labels)
     owners = {int(c): np.unique(subjects[labels == c]).tolist() for c in classes}
     rare = min(owners, key=lambda c: len(owners[c]))
@@ -82,10 +88,16 @@ def subject_split(
                      f"subjects {owners[rare]}")
 
 
-def _every_class_everywhere(split: Split, subjects: np.ndarray, labels: np.ndarray) -> bool:
+def seed_split(labels: np.ndarray, subjects: np.ndarray, *, seed: int, shots: int, allow_fewer: bool = False) -> Split:
+    """The seed's subject split with its ``shots`` windows per class drawn from the training part: a function
+    of the data and the seed only, so every method evaluated with the seed sees the same windows."""
+    split = subject_split(subjects, seed=seed, labels=labels)
+    return replace(split, shots=few_shot(labels, split.train, k=shots, seed=seed, allow_fewer=allow_fewer))
+
+
+def _every_class_everywhere(parts: tuple[np.ndarray, ...], subjects: np.ndarray, labels: np.ndarray) -> bool:
     classes = set(np.unique(labels).tolist())
-    return all(set(np.unique(labels[np.isin(subjects, part)]).tolist()) == classes
-               for part in (split.train, split.validation, split.test))
+    return all(set(np.unique(labels[np.isin(subjects, part)]).tolist()) == classes for part in parts)
 
 
 def few_shot(labels: np.ndarray, candidates: np.ndarray, *, k: int, seed: int, allow_fewer: bool = False) -> np.ndarray:

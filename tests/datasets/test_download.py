@@ -78,6 +78,7 @@ def server():
     s = Server()
     yield s
     s.httpd.shutdown()
+    s.httpd.server_close()  # a listening socket left open warns when collected, perhaps inside another test
 
 
 @pytest.fixture

@@ -43,13 +43,16 @@ def test_split_is_subject_disjoint_and_seeded():
     subjects = np.repeat(np.arange(1, 31), 10)
     splits = [subject_split(subjects, seed=s) for s in range(5)]
     for split in splits:
-        parts = [set(split.train), set(split.validation), set(split.test)]
+        parts = [set(split.train_subjects), set(split.validation_subjects), set(split.test_subjects)]
+        for name in ("train", "validation", "test"):  # window indices of each part are its subjects' windows
+            np.testing.assert_array_equal(getattr(split, name),
+                                          np.flatnonzero(np.isin(subjects, getattr(split, f"{name}_subjects"))))
         assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
         assert set.union(*parts) == set(range(1, 31))
         assert (len(parts[0]), len(parts[1]), len(parts[2])) == (18, 6, 6)
     again = subject_split(subjects, seed=3)
     np.testing.assert_array_equal(again.test, splits[3].test)
-    assert len({tuple(s.test) for s in splits}) == 5  # five seeds, five different test sets
+    assert len({tuple(s.test_subjects) for s in splits}) == 5  # five seeds, five different test sets
 
 
 def test_split_needs_three_subjects():
@@ -92,7 +95,7 @@ def test_split_with_labels_puts_every_class_in_every_part():
     for seed in range(10):
         split = subject_split(subjects, seed=seed, labels=labels)
         for part in (split.train, split.validation, split.test):
-            assert set(labels[np.isin(subjects, part)]) == {0, 1}
+            assert set(labels[part]) == {0, 1}
         np.testing.assert_array_equal(split.test, subject_split(subjects, seed=seed, labels=labels).test)
 
 

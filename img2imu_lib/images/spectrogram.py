@@ -1,0 +1,203 @@
+"""Tri-axial IMU windows to 3-channel spectrogram images (paper Section IV-A, Fig. 4).
+
+The pipeline, per window and per axis: short-time Fourier transform with a Hann window,
+one-sided power spectral density, log10, min-max scaling to [0, 1], low frequencies at the
+bottom of the image. The three axes become the R, G and B channels, the image is resized
+bilinearly to 128 x 96 (W x H) and normalised with the ImageNet mean and std, as the
+pre-training images are.
+
+Windows shorter than ``nfft`` samples follow scipy's rule for ``nfft > nperseg``: the whole
+window is one segment, Hann-windowed over its own length and zero-padded to ``nfft``, so the
+image still has ``nfft // 2 + 1`` frequency rows (one time column). A window with fewer than
+``nfft // 2`` samples is rejected: its only segment would be mostly padding.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+from ..datasets.windows import check_windows
+
+IMAGE_SIZE: tuple[int, int] = (96, 128)  # (H, W), the paper's 128 x 96 pixels
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+POWER_FLOOR: float = 1e-12  # g^2/Hz; an exactly zero bin becomes -120 dB instead of -inf
+
+
+def check_spectrogram_params(n_samples: int, fs: float, nfft: int, noverlap: int) -> None:
+    """Raise ``ValueError`` naming the value when (fs, nfft, noverlap) cannot make an image of ``n_samples`` windows."""
+    if not fs > 0:
+        raise ValueError(f"fs={fs}; expected a positive sampling rate in Hz")
+    if nfft < 2:
+        raise ValueError(f"nfft={nfft}; expected at least 2")
+    if not 0 <= noverlap < nfft:
+        raise ValueError(f"noverlap={noverlap}; expected 0 <= noverlap < nfft={nfft}")
+    if n_samples < nfft // 2:
+        raise ValueError(
+            f"window has {n_samples} samples; nfft={nfft} needs at least {nfft // 2} "
+            f"(a shorter window would be mostly zero padding): lower nfft or use longer windows"
+        )
+
+
+def stft_power(
+    windows: np.ndarray | torch.Tensor, *, fs: float, nfft: int = 128, noverlap: int = 116
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """One-sided power spectral density of each axis of each window.
+
+    Args:
+        windows: (N, T, 3) float, in g (any unit works; the image is scale-free).
+        fs: sampling rate in Hz.
+        nfft: FFT length and segment length in samples.
+        noverlap: samples shared by consecutive segments (hop = nfft - noverlap).
+
+    Returns:
+        ``f`` (F,) in Hz, ``t`` (M,) segment centres in s, and ``P`` (N, 3, F, M) float32 in
+        unit^2/Hz, with F = nfft // 2 + 1. Matches ``scipy.signal.spectrogram(..., window='hann',
+        detrend=False, scaling='density', mode='psd')``.
+    """
+    x = check_windows(windows)
+    check_spectrogram_params(x.shape[1], fs, nfft, noverlap)
+    power = _power(x, fs=fs, nfft=nfft, noverlap=noverlap)  # (N, 3, M, F)
+    nperseg = min(nfft, x.shape[1])
+    hop = nfft - noverlap if nperseg == nfft else nperseg
+    f = np.fft.rfftfreq(nfft, d=1.0 / fs)
+    t = (np.arange(power.shape[2]) * hop + nperseg / 2) / fs
+    return f, t, power.transpose(2, 3)  # P: (N, 3, F, M)
+
+
+def _power(x: torch.Tensor, *, fs: float, nfft: int, noverlap: int) -> torch.Tensor:
+    """Checked windows (N, T, 3) -> one-sided PSD laid out (N, 3, M, F)."""
+    nperseg = min(nfft, x.shape[1])
+    hop = nfft - noverlap if nperseg == nfft else nperseg  # a short window is one segment
+    window = torch.hann_window(nperseg, periodic=True, dtype=torch.float32)
+    segments = x.transpose(1, 2).contiguous().unfold(-1, nperseg, hop)  # (N, 3, M, nperseg)
+    spectrum = torch.view_as_real(torch.fft.rfft(segments * window, n=nfft))  # (N, 3, M, F, 2)
+    weight = torch.full((nfft // 2 + 1,), 2.0 / (fs * float((window**2).sum())))  # one-sided density
+    weight[0] /= 2  # the 0 Hz bin has no negative twin,
+    if nfft % 2 == 0:
+        weight[-1] /= 2  # nor has the Nyquist bin of an even nfft
+    real, imag = spectrum[..., 0], spectrum[..., 1]
+    return torch.addcmul(real.square(), imag, imag).mul_(weight)  # |X|^2 * weight: (N, 3, M, F)
+
+
+def scaled_log_grid(x: torch.Tensor, *, fs: float, nfft: int, noverlap: int, scale: torch.Tensor,
+                    shift: torch.Tensor) -> torch.Tensor:
+    """Checked windows (N, T, 3) -> log10 power (N, 3, F, M), min-max scaled per channel and window and then
+    mapped by ``scale * unit + shift`` (3, 1, 1): the image on its time-frequency grid, before resizing.
+
+    The one spectrogram core: ``spectrogram_images`` and the exported ``deploy.export.SpectrogramModule``
+    both run it. Min-max scaling and normalisation are one affine map per channel, applied here on the
+    small grid because they commute with the resize.
+    """
+    power = _power(x, fs=fs, nfft=nfft, noverlap=noverlap)  # (N, 3, M, F)
+    log_power = power.clamp_min(POWER_FLOOR).log10().transpose(2, 3)  # (N, 3, F, M)
+    low = log_power.amin(dim=(-2, -1), keepdim=True)
+    span = (log_power.amax(dim=(-2, -1), keepdim=True) - low).clamp_min(torch.finfo(torch.float32).eps)
+    gain = scale / span  # a flat channel maps to ``shift``
+    return torch.addcmul(shift - low * gain, log_power, gain)
+
+
+def image_affine(normalize: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift), each (3, 1, 1), taking [0, 1] units to ImageNet-normalised ones (or leaving them)."""
+    if not normalize:
+        return torch.ones(3, 1, 1), torch.zeros(3, 1, 1)
+    scale = 1.0 / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return scale, -torch.tensor(IMAGENET_MEAN).view(3, 1, 1) * scale
+
+
+def power_to_unit_image(power: torch.Tensor) -> torch.Tensor:
+    """log10 power (N, 3, F, M) to images in [0, 1], min-max per channel and image, low f at the bottom."""
+    log_power = torch.log10(power.clamp_min(POWER_FLOOR))
+    low = log_power.amin(dim=(-2, -1), keepdim=True)
+    high = log_power.amax(dim=(-2, -1), keepdim=True)
+    span = (high - low).clamp_min(torch.finfo(log_power.dtype).eps)  # a flat channel maps to 0
+    unit = (log_power - low) / span
+    return unit.flip(-2)  # row 0 is the highest frequency, as on a plotted spectrogram
+
+
+@lru_cache(maxsize=64)
+def resize_matrices(grid: tuple[int, int], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear (antialiased) resizing from ``grid`` (F, M) to ``size`` (H, W) as two matrices.
+
+    torchvision's resize is separable and linear, so ``rows @ image @ cols`` equals
+    ``TF.resize(image, size, BILINEAR, antialias=True)``; the matrices are that resize applied
+    to identity matrices. Returns rows (H, F) and cols (M, W). Each row of ``rows`` and each
+    column of ``cols`` sums to 1, so resizing commutes with any per-image affine map.
+    """
+    (f, m), (h, w) = grid, size
+    rows = TF.resize(torch.eye(f)[None], [h, f], interpolation=InterpolationMode.BILINEAR, antialias=True)[0]
+    cols = TF.resize(torch.eye(m)[None], [m, w], interpolation=InterpolationMode.BILINEAR, antialias=True)[0]
+    return rows, cols
+
+
+def spectrogram_images(
+    windows: np.ndarray | torch.Tensor,
+    *,
+    fs: float,
+    nfft: int = 128,
+    noverlap: int = 116,
+    normalize: bool = True,
+    size: tuple[int, int] = IMAGE_SIZE,
+    chunk_size: int = 256,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Convert tri-axial IMU windows to 3-channel spectrogram images (Section IV-A, Fig. 4).
+
+    Args:
+        windows: (N, T, 3) float, in g; axes x, y, z become channels R, G, B.
+        fs: sampling rate in Hz.
+        nfft: FFT and segment length in samples (the paper grid-searches 32, 64, 128, 256).
+        noverlap: overlap of consecutive segments in samples (the paper: nfft minus 2, 4, 8 or 16).
+        normalize: subtract the ImageNet mean and divide by its std; if False the images are in [0, 1].
+        size: output (H, W) in pixels; the paper uses (96, 128).
+        chunk_size: windows converted at a time, bounding peak memory.
+        out: optional (N, 3, H, W) float32 contiguous tensor to write into (a reused buffer
+            saves allocating, and on most systems page-faulting, the output anew).
+
+    Returns:
+        (N, 3, H, W) float32 tensor (``out`` when given).
+
+    The min-max scaling and the normalisation are applied to the small time-frequency grid
+    before resizing (they commute with it), so the only full-size pass is the resize itself.
+    """
+    x = check_windows(windows)
+    check_spectrogram_params(x.shape[1], fs, nfft, noverlap)
+    grid = (nfft // 2 + 1, segment_count(x.shape[1], nfft=nfft, noverlap=noverlap))
+    rows, cols = resize_matrices(grid, tuple(size))
+    rows = rows.flip(1)  # reading frequency rows from the top flips the image: low f at the bottom
+    scale, shift = image_affine(normalize)
+    shape = (x.shape[0], 3, *size)
+    if out is None:
+        out = torch.empty(shape, dtype=torch.float32)
+    elif tuple(out.shape) != shape or out.dtype != torch.float32 or not out.is_contiguous():
+        raise ValueError(f"out is {out.dtype} {tuple(out.shape)}; expected a contiguous float32 tensor of shape {shape}")
+    for start in range(0, x.shape[0], chunk_size):
+        small = scaled_log_grid(x[start : start + chunk_size], fs=fs, nfft=nfft, noverlap=noverlap, scale=scale,
+                                shift=shift)  # (n, 3, F, M)
+        torch.matmul(rows @ small, cols, out=out[start : start + chunk_size])  # (n, 3, H, W)
+    return out
+
+
+def normalize_images(images: torch.Tensor) -> torch.Tensor:
+    """ImageNet normalisation: (N, 3, H, W) in [0, 1] units -> same shape, (x - mean) / std per channel."""
+    return TF.normalize(images, mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
+
+
+def denormalize(images: torch.Tensor) -> torch.Tensor:
+    """Undo the ImageNet normalisation: (N, 3, H, W) normalised -> same shape in [0, 1] units."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype).view(3, 1, 1)
+    return images * std + mean
+
+
+def segment_count(n_samples: int, *, nfft: int, noverlap: int) -> int:
+    """Number of spectrogram columns for a window of ``n_samples`` (1 when it is shorter than nfft)."""
+    if n_samples < nfft:
+        return 1
+    return 1 + math.floor((n_samples - nfft) / (nfft - noverlap))

@@ -1,0 +1,206 @@
+"""Pre-training runs: their configuration, the sizes a profile gives them, batch order and checkpoints.
+
+``trainer.pretrain(config, out_dir)`` trains, writes ``checkpoint.pt`` every ``checkpoint_every``
+steps (atomically: a temporary file renamed into place) and ``record.json`` at the end. Run
+it again with the same config and it resumes from the checkpoint with nothing lost: the
+model (with MoCo's key encoder and queue), optimizer, step, and the augmentation generators'
+states are all in it, and each epoch's order is a pure function of (seed, epoch), so on the
+CPU a resumed run ends with the same weights as an uninterrupted one. A finished run with the
+same config is not trained again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import Sampler
+
+from ..store import cache_dir
+from .methods import method_spec
+from .moco import MoCoConfig
+from .sensor import CPCHARConfig, LimuBertConfig, MultiTaskHARConfig, SimCLRHARConfig
+from .simsiam import SimSiamConfig
+from .supervised import SupervisedConfig
+
+PRECISIONS = ("fp32", "bf16", "fp64")  # fp64: float64 weights and inputs, slow, for numerical checks
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    method: str = "img2imu"  # a key of methods.METHODS: img2imu (sensor-aware, one per view), the image and the sensor baselines
+    augmentations: tuple[str, ...] = ("translate_x", "permute_x", "hue", "jitter")  # img2imu's pool (ablations drop one)
+    corpus: str = "offline"  # image corpus name or folder (corpora.load_corpus); sensor methods: offline or a Capture-24 folder
+    corpus_size: int = 10_000  # images in the offline corpus (other corpora have their own size)
+    epochs: int = 40  # the paper's 40
+    batch_size: int = 256  # the paper's 256
+    warmup_epochs: int = 10  # MoCo methods: learning rate rises over the first 10 epochs (the paper)
+    lr_start: float = 1e-8  # MoCo methods: the paper
+    lr_peak: float = 1e-5  # MoCo methods: the paper
+    lr_end: float = 1e-6  # MoCo methods: the paper, reached at the last epoch
+    weight_decay: float = 0.0  # MoCo methods: Adam weight decay (the paper's grid includes 0)
+    moco: MoCoConfig = field(default_factory=MoCoConfig)  # dim 64, queue 4,096 (the paper), m, tau (MoCo v2)
+    simsiam: SimSiamConfig = field(default_factory=SimSiamConfig)  # SimSiam's official recipe (method simsiam only)
+    # the supervised and sensor baselines' own settings; what comes from the corpus (num_classes, the
+    # sensor statistics mean and std) is filled in when the method is built and stays at its default here
+    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)  # torchvision's ResNet recipe (method supervised)
+    simclr_har: SimCLRHARConfig = field(default_factory=SimCLRHARConfig)  # Tang et al. 2020 (method simclr_har)
+    multitask_har: MultiTaskHARConfig = field(default_factory=MultiTaskHARConfig)  # Saeed et al. 2019 (method multitask_har)
+    cpc_har: CPCHARConfig = field(default_factory=CPCHARConfig)  # enhanced CPC, Haresamudram et al. 2022 (method cpc_har)
+    limu_bert: LimuBertConfig = field(default_factory=LimuBertConfig)  # Xu et al. 2021 (method limu_bert)
+    seed: int = 0  # seeds weights, image order and augmentations
+    max_steps: int = 0  # stop after this many steps (0: all epochs), for smoke runs
+    checkpoint_every: int = 50  # steps between checkpoints
+    num_workers: int = 0  # DataLoader worker processes reading images
+    groups: int = 1  # BatchNorm groups of a batch (per-GPU BN), at least one per process; in one process, k > 1 acts as k GPUs
+    window_seconds: float = 2.0  # sensor methods: window length of the sensor corpus (the paper: 2, 5 or 10 s)
+    sensor_windows: int = 0  # sensor methods: windows drawn (seeded) from the sensor corpus; 0: every window
+    channels_last: bool = False  # image methods: NHWC memory layout (faster convolutions on some CPUs and GPUs)
+    precision: str = "fp32"  # fp32, bf16 autocast (for CPUs and GPUs with bf16 arithmetic), or fp64 (checks)
+
+    def __post_init__(self) -> None:
+        method_spec(self.method)  # ValueError naming the methods of the table for any other name
+        for name, kind in nested_configs().items():
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name}={getattr(self, name)!r}; expected a {kind.__name__}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs={self.warmup_epochs}; expected 0 <= warmup_epochs < epochs={self.epochs}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}; expected one of {PRECISIONS}")
+        if self.groups < 1 or self.batch_size % self.groups:
+            raise ValueError(f"groups={self.groups} does not divide batch_size={self.batch_size} into equal BatchNorm groups")
+        if self.batch_size < 2 or self.epochs < 1 or self.checkpoint_every < 1:
+            raise ValueError(f"batch_size={self.batch_size}, epochs={self.epochs}, checkpoint_every="
+                             f"{self.checkpoint_every}; expected batch_size >= 2 and positive epochs and interval")
+
+    def as_dict(self) -> dict:
+        """Every field, the nested configs as dicts (what checkpoints and records save)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PretrainConfig:
+        """The config ``as_dict`` gave (as saved in checkpoints and records; lists read back from JSON become
+        tuples); a nested config missing from ``values`` takes its defaults."""
+        nested = nested_configs()
+        return cls(**{k: _from_dict(nested[k], v) if k in nested else _tuples(v) for k, v in _known(cls, values).items()})
+
+    def key(self) -> str:
+        """Hash of everything that changes the result (not the checkpoint interval or workers).
+
+        A nested config other than ``moco`` and ``simsiam`` is hashed only when it differs from its
+        defaults, so the runs cached before the others were fields keep their keys (and folders).
+        """
+        relevant = {k: v for k, v in self.as_dict().items() if k not in ("checkpoint_every", "num_workers")}
+        for name, kind in nested_configs().items():
+            if name not in ("moco", "simsiam") and getattr(self, name) == kind():
+                del relevant[name]
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def nested_configs() -> dict[str, type]:
+    """PretrainConfig's nested configs: field name -> its dataclass (``moco``: MoCoConfig ...)."""
+    return {f.name: f.default_factory for f in dataclasses.fields(PretrainConfig)
+            if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory)}
+
+
+def _known(cls: type, values: dict) -> dict:
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"config fields {unknown} are not {cls.__name__} fields (made by another version?)")
+    return values
+
+
+def _tuples(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _from_dict(cls: type, values: dict) -> object:
+    return cls(**{k: _tuples(v) for k, v in _known(cls, values).items()})
+
+
+class EpochOrder(Sampler[list[int]]):
+    """Batches of one epoch in the order torch.randperm(seed, epoch) gives, from batch ``start`` on.
+
+    Under torchrun every process draws the same order and reads only its share of each batch:
+    the ``rank``-th of ``world`` equal slices.
+    """
+
+    def __init__(self, size: int, batch_size: int, *, seed: int, epoch: int, start: int = 0, rank: int = 0,
+                 world: int = 1) -> None:
+        if batch_size % world:
+            raise ValueError(f"batch_size={batch_size} does not split over {world} processes")
+        self.size, self.batch_size, self.seed, self.epoch, self.start = size, batch_size, seed, epoch, start
+        self.share = batch_size // world
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+        for b in range(self.start, len(self)):
+            first = b * self.batch_size + self.rank * self.share
+            yield order[first:first + self.share].tolist()
+
+    def __len__(self) -> int:
+        return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
+
+
+def load_checkpoint(path: Path, config: PretrainConfig) -> dict:
+    """A checkpoint made with ``config``; a clear error for a corrupt file or another config."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise ValueError(f"{path}: not a readable checkpoint ({err}); delete it to start over") from err
+    if not isinstance(state, dict) or state.get("config_key") != config.key():
+        made = state.get("config") if isinstance(state, dict) else None
+        raise ValueError(f"{path}: made with another config ({made}); expected {config.as_dict()}")
+    return state
+
+
+@dataclass(frozen=True)
+class PretrainSizes:
+    """How much pre-training a profile runs: sizes and speed switches only, never the method.
+
+    The defaults are the paper's (those of ``PretrainConfig``); ``config(**overrides)`` is the
+    PretrainConfig of one run at these sizes.
+    """
+
+    epochs: int = PretrainConfig.epochs  # passes over the corpus (the paper: 40)
+    batch_size: int = PretrainConfig.batch_size  # images or windows per step (the paper: 256)
+    corpus_size: int = PretrainConfig.corpus_size  # images of the offline corpus (other corpora have their own size)
+    sensor_windows: int = PretrainConfig.sensor_windows  # sensor methods: windows drawn from the sensor corpus; 0: all
+    warmup_epochs: int = PretrainConfig.warmup_epochs  # MoCo methods: epochs of the rising learning rate (the paper: 10)
+    max_steps: int = PretrainConfig.max_steps  # stop every run after this many steps; 0: all epochs
+    lr_peak: float = PretrainConfig.lr_peak  # MoCo methods: rate at the end of the warm-up (the paper: 1e-5)
+    lr_end: float = PretrainConfig.lr_end  # MoCo methods: rate at the last epoch (the paper: 1e-6)
+    queue_size: int = MoCoConfig.queue_size  # MoCo's negative keys K (the paper: 4,096)
+    channels_last: bool = PretrainConfig.channels_last  # image methods: NHWC memory layout (a speed switch)
+    # the paper pre-trains one sensor baseline per downstream window length (2, 5 and 10 s)
+    sensor_seconds: tuple[float, ...] = (2.0, 5.0, 10.0)  # window lengths in s the sensor baselines are trained for
+
+    def __post_init__(self) -> None:
+        if not self.sensor_seconds or min(self.sensor_seconds) <= 0:
+            raise ValueError(f"sensor_seconds={self.sensor_seconds}; expected at least one positive window length")
+        if min(self.corpus_size, self.queue_size) < 1 or min(self.sensor_windows, self.max_steps) < 0:
+            raise ValueError(f"corpus_size={self.corpus_size}, queue_size={self.queue_size}, sensor_windows="
+                             f"{self.sensor_windows}, max_steps={self.max_steps}: expected positive sizes, counts >= 0")
+        if min(self.lr_peak, self.lr_end) <= 0:
+            raise ValueError(f"lr_peak={self.lr_peak}, lr_end={self.lr_end}; expected positive rates")
+        self.config()  # PretrainConfig checks epochs, warm-up and batch size
+
+    def config(self, **overrides: object) -> PretrainConfig:
+        """The PretrainConfig of a run at these sizes, with ``overrides`` (method, corpus, seed ...; None keeps
+        the size) applied."""
+        sizes = {"epochs": self.epochs, "batch_size": self.batch_size, "corpus_size": self.corpus_size,
+                 "sensor_windows": self.sensor_windows, "warmup_epochs": self.warmup_epochs,
+                 "max_steps": self.max_steps, "lr_peak": self.lr_peak, "lr_end": self.lr_end,
+                 "moco": MoCoConfig(queue_size=self.queue_size), "channels_last": self.channels_last}
+        return PretrainConfig(**{**sizes, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def run_folder(config: PretrainConfig) -> Path:
+    """Where a run of ``config`` lives: ``<cache>/runs/<method>-<config key>`` (``$IMG2IMU_CACHE``)."""
+    return cache_dir() / "runs" / f"{config.method}-{config.key()}"

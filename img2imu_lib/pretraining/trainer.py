@@ -1,0 +1,232 @@
+"""The pre-training loop for every method: ``train_one_epoch`` and the resumable ``pretrain`` around it.
+
+One process, or one per GPU under ``torchrun`` (the method wrapped in DistributedDataParallel,
+MoCo's keys gathered from every process and its BatchNorm shuffled across them, see
+``moco.MoCo.forward``). Only the main process writes checkpoints, records and the progress bar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from . import distributed
+from .distributed import World
+from .methods import build, corpus_facts, load_corpus_for
+from ..store import commit, save_atomic
+from .config import EpochOrder, PretrainConfig, load_checkpoint
+
+
+@dataclass
+class Run:
+    """Everything a run carries from step to step; ``checkpoint()`` saves all of it."""
+
+    config: PretrainConfig
+    method: nn.Module  # the method itself (its state is what a checkpoint and the evaluation load)
+    model: nn.Module  # what is called: the method, or the method inside DistributedDataParallel
+    optimizer: torch.optim.Optimizer
+    generators: list[torch.Generator]  # augmentation draws, one per BatchNorm group of this process
+    shuffle: torch.Generator  # draws the permutation of MoCo's shuffled BatchNorm; the same in every process
+    state: dict  # epoch, step (in the epoch), global_step, losses, seconds
+    steps_per_epoch: int
+    total_steps: int
+    world: World
+    path: Path  # checkpoint.pt
+    corpus_facts: dict  # what building the method read from the corpus (methods.corpus_facts)
+    started: float = 0.0  # perf_counter at the start of this session, less the seconds of earlier ones
+
+    def checkpoint(self) -> None:
+        """Save everything needed to resume exactly (every process's generators included), atomically."""
+        self.state["seconds"] = time.perf_counter() - self.started
+        states = [s for part in self.world.gather_objects([g.get_state() for g in self.generators]) for s in part]
+        global_states = self.world.gather_objects(torch.get_rng_state())  # dropout draws from the global generator
+        if self.world.main:
+            save_atomic({"config": self.config.as_dict(), "config_key": self.config.key(), "model": self.method.state_dict(),
+                         "optimizer": self.optimizer.state_dict(), "generators": states, "torch_rng": global_states,
+                         "shuffle": self.shuffle.get_state(), "state": self.state, "corpus_facts": self.corpus_facts},
+                        self.path)
+        self.world.barrier()
+
+    def set_learning_rate(self) -> float:
+        epoch = self.state["epoch"] + self.state["step"] / self.steps_per_epoch
+        return set_learning_rate(self.method, self.optimizer, self.config, epoch)
+
+
+def set_learning_rate(method: nn.Module, optimizer: torch.optim.Optimizer, config: PretrainConfig, epoch: float) -> float:
+    """The method's rate at fractional ``epoch``, applied to every parameter group not marked ``fixed_lr``."""
+    lr = method.learning_rate(min(epoch, config.epochs), epochs=config.epochs, batch_size=config.batch_size)
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] if group.get("fixed_lr") else lr
+    return lr
+
+
+def train_one_epoch(run: Run, loader: DataLoader, bar: tqdm) -> dict:
+    """Train from ``run.state['step']`` to the end of the epoch (or the run's last step); returns the state."""
+    run.model.train()
+    state, groups = run.state, run.config.groups
+    for batch in loader:
+        lr = run.set_learning_rate()
+        permutation = torch.randperm(run.config.batch_size, generator=run.shuffle) if groups > 1 else None
+        with _autocast(run.config, run.world.device):
+            loss = run.model(batch, generators=run.generators, permutation=permutation, gather=run.world.gather,
+                             rank=run.world.rank)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {state['global_step']} (epoch {state['epoch']}); "
+                                     f"the last good checkpoint is kept")
+        descend(run.optimizer, loss)
+        state["step"] += 1
+        state["global_step"] += 1
+        state["losses"].append(_mean_over_processes(loss.detach(), run.world))
+        bar.update(1)
+        bar.set_postfix(loss=f"{state['losses'][-1]:.3f}", lr=f"{lr:.2e}", epoch=state["epoch"],
+                        samples_s=f"{bar.format_dict['rate'] * run.config.batch_size:.1f}" if bar.format_dict.get("rate") else "-")
+        if state["global_step"] % run.config.checkpoint_every == 0 or state["global_step"] >= run.total_steps:
+            run.checkpoint()
+        if state["global_step"] >= run.total_steps:
+            break
+    return state
+
+
+def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | None = None, progress: bool = True) -> dict:
+    """Pre-train (or resume, or reuse a finished run) and return its record.
+
+    Under torchrun (``distributed.init_from_env()`` called first) every process calls this with the
+    same config; ``config.batch_size`` is the batch of all processes together.
+    """
+    world = distributed.current()
+    config = dataclasses.replace(config, groups=max(config.groups, world.size))  # per-process BatchNorm at least
+    if config.groups % world.size:
+        raise ValueError(f"groups={config.groups} is not a multiple of the {world.size} processes")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record_path = out / "record.json"
+    if record_path.exists() and (record := json.loads(record_path.read_text())).get("config_key") == config.key():
+        return record
+    corpus = corpus if corpus is not None else load_corpus_for(config, progress=progress and world.main)
+    run = start(config, corpus, out / "checkpoint.pt", world)
+    with tqdm(total=run.total_steps, initial=run.state["global_step"], desc=f"pre-training {config.method}",
+              disable=not (progress and world.main)) as bar:
+        while run.state["global_step"] < run.total_steps:
+            sampler = EpochOrder(len(corpus), config.batch_size, seed=config.seed, epoch=run.state["epoch"],
+                                 start=run.state["step"], rank=world.rank, world=world.size)
+            # its own generator: a loader seeding its workers from the global one would shift dropout's draws on resume
+            loader = DataLoader(corpus, batch_sampler=sampler, num_workers=config.num_workers,
+                                generator=torch.Generator().manual_seed(config.seed * 100_003 + run.state["epoch"]))
+            train_one_epoch(run, loader, bar)
+            if run.state["step"] >= run.steps_per_epoch:
+                run.state["epoch"] += 1
+                run.state["step"] = 0
+    record = make_record(run, corpus)
+    if world.main:
+        save_atomic(json.dumps(record, indent=1), record_path)
+    world.barrier()
+    return record
+
+
+def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> Run:
+    """A new run, or the one saved at ``path`` (a clear error if it is damaged or from another config)."""
+    method = initial_method(config, corpus, world.device)
+    optimizer = method.optimizer(config.batch_size)
+    local = config.groups // world.size
+    mine = range(world.rank * local, (world.rank + 1) * local)  # this process's BatchNorm groups
+    generators = [torch.Generator().manual_seed(config.seed * 1_000_003 + g) for g in mine]
+    shuffle = torch.Generator().manual_seed(config.seed * 1_000_003 - 1)
+    state = {"epoch": 0, "step": 0, "global_step": 0, "losses": [], "seconds": 0.0}
+    if path.exists():
+        saved = load_checkpoint(path, config)
+        method.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        for g, saved_state in zip(generators, [saved["generators"][i] for i in mine]):
+            g.set_state(saved_state)
+        shuffle.set_state(saved["shuffle"])
+        torch.set_rng_state(saved["torch_rng"][world.rank])
+        state = saved["state"]
+    steps_per_epoch = len(corpus) // config.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"corpus has {len(corpus)} items; batch_size={config.batch_size} needs at least that many")
+    total = config.epochs * steps_per_epoch
+    total = min(config.max_steps, total) if config.max_steps else total
+    model = DistributedDataParallel(method) if world.distributed else method
+    return Run(config, method, model, optimizer, generators, shuffle, state, steps_per_epoch, total, world, path,
+               corpus_facts(corpus), started=time.perf_counter() - state["seconds"])
+
+
+def initial_method(config: PretrainConfig, corpus: Dataset | None, device: torch.device) -> nn.Module:
+    """The method of ``config`` with its seeded initial weights (the same in every process), on ``device``."""
+    torch.manual_seed(config.seed)
+    method = build(config, corpus).to(device)
+    if config.precision == "fp64":
+        method = method.double()  # the views follow the weights' dtype (wrappers)
+    return method.to(memory_format=torch.channels_last) if config.channels_last else method
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step down the gradient of ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def make_record(run: Run, corpus: Dataset) -> dict:
+    """What a finished run reports: method, corpus, config, commit, steps, wall time, samples/s, losses."""
+    seconds, state = time.perf_counter() - run.started, run.state
+    describe = getattr(corpus, "describe", lambda: {"name": run.config.corpus})
+    return {"method": run.config.method, "corpus": describe(), "config": run.config.as_dict(),
+            "config_key": run.config.key(), "commit": commit(), "processes": run.world.size,
+            "steps": state["global_step"], "epochs_done": state["global_step"] / run.steps_per_epoch,
+            "wall_seconds": seconds, "samples_per_second": state["global_step"] * run.config.batch_size / max(seconds, 1e-9),
+            "final_loss": state["losses"][-1] if state["losses"] else math.nan, "losses": state["losses"]}
+
+
+def trained_backbone(run_folder: str | Path) -> nn.Module:
+    """The encoder of a pre-training run (its ``checkpoint.pt``), without its head, in eval mode."""
+    path = Path(run_folder) / "checkpoint.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no checkpoint; pre-train first (img2imu_lib.pretraining.trainer.pretrain)")
+    config = PretrainConfig.from_dict(torch.load(path, map_location="cpu", weights_only=False)["config"])
+    saved = load_checkpoint(path, config)
+    method = build(config, SimpleNamespace(**saved["corpus_facts"]))  # the classes or statistics it was built with
+    method.load_state_dict(saved["model"])
+    return method.backbone().eval()
+
+
+def _mean_over_processes(loss: torch.Tensor, world: World) -> float:
+    """The loss of the whole batch: the mean of every process's loss (one value from each)."""
+    return world.gather(loss.float().reshape(1)).mean().item()
+
+
+def _autocast(config: PretrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    if config.precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def time_steps(config: PretrainConfig, batch: torch.Tensor, *, steps: int = 3, corpus: Dataset | None = None) -> dict:
+    """Training steps of ``config``'s method on one batch already in memory: the median samples/s
+    over ``steps`` steps after one warm-up step, and the loss of the first step (the bare step,
+    no loading; for comparing layouts and precisions)."""
+    method = initial_method(config, corpus, torch.device("cpu"))
+    optimizer = method.optimizer(config.batch_size)
+    generators = [torch.Generator().manual_seed(config.seed)]
+    seconds, losses = [], []
+    for _ in range(steps + 1):
+        started = time.perf_counter()
+        with _autocast(config, torch.device("cpu")):
+            loss = method(batch, generators=generators)
+        descend(optimizer, loss)
+        seconds.append(time.perf_counter() - started)
+        losses.append(loss.item())
+    return {"samples_per_second": len(batch) / float(np.median(seconds[1:])), "first_loss": losses[0], "losses": losses}

@@ -1,0 +1,72 @@
+"""PretrainConfig: its validation, its nested configs saved and read back, and keys that stay put."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from img2imu_lib.pretraining.config import PretrainConfig, nested_configs
+from img2imu_lib.pretraining.moco import MoCoConfig
+from img2imu_lib.pretraining.sensor import CPCHARConfig, LimuBertConfig, MultiTaskHARConfig, SimCLRHARConfig
+from img2imu_lib.pretraining.supervised import SupervisedConfig
+
+CPU = {"epochs": 2, "batch_size": 64, "corpus_size": 1280, "sensor_windows": 1280, "warmup_epochs": 1, "lr_peak": 1e-3,
+       "lr_end": 1e-4, "moco": MoCoConfig(queue_size=1024), "channels_last": True}  # the cpu profile's sizes, spelled out
+CHANGED = {  # one value away from the defaults in every nested config
+    "supervised": SupervisedConfig(lr=0.2), "simclr_har": SimCLRHARConfig(projection=(64, 32)),
+    "multitask_har": MultiTaskHARConfig(tasks=("noised", "scaled")), "cpc_har": CPCHARConfig(aggregator="gru"),
+    "limu_bert": LimuBertConfig(max_span=5)}
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    (PretrainConfig(), "50aa7e2ffb76"),
+    (PretrainConfig(**CPU), "31dee7130fa9"),
+    (PretrainConfig(method="simclr_har", **CPU), "e0c06d41f498"),
+    (PretrainConfig(method="simsiam", **CPU), "959e15652178"),
+    (PretrainConfig(method="limu_bert", epochs=1, batch_size=8, corpus_size=32, sensor_windows=32, warmup_epochs=0,
+                    max_steps=2, moco=MoCoConfig(queue_size=32), channels_last=True), "af84ba90a8eb"),
+], ids=["default", "cpu img2imu", "cpu simclr_har", "cpu simsiam", "smoke limu_bert"])
+def test_keys_of_cached_runs_stay_what_they_were(config, key):
+    """Runs are cached in <method>-<key> folders: these keys were pinned before the nested configs of the
+    supervised and sensor methods became fields, which at their defaults leave the key alone."""
+    assert config.key() == key
+
+
+@pytest.mark.parametrize("name", list(CHANGED))
+def test_a_changed_nested_config_changes_the_key(name):
+    changed = PretrainConfig(method="cpc_har", **{name: CHANGED[name]})
+    assert changed.key() != PretrainConfig(method="cpc_har").key()
+    assert PretrainConfig(**{name: dataclasses.replace(CHANGED[name])}).key() == PretrainConfig(**{name: CHANGED[name]}).key()
+
+
+def test_nested_configs_round_trip_through_as_dict_and_json():
+    config = PretrainConfig(method="multitask_har", augmentations=("hue",), moco=MoCoConfig(queue_size=8), **CHANGED)
+    assert PretrainConfig.from_dict(config.as_dict()) == config
+    from_json = PretrainConfig.from_dict(json.loads(json.dumps(config.as_dict())))  # as record.json stores it
+    assert from_json == config and from_json.key() == config.key()
+    assert from_json.multitask_har.tasks == ("noised", "scaled")  # JSON's lists become tuples again
+    default = PretrainConfig(method="limu_bert")
+    assert PretrainConfig.from_dict(json.loads(json.dumps(default.as_dict()))).key() == default.key()
+
+
+def test_every_method_config_is_nested_and_saved():
+    assert set(nested_configs()) == {"moco", "simsiam", "supervised", "simclr_har", "multitask_har", "cpc_har", "limu_bert"}
+    saved = PretrainConfig(cpc_har=CPCHARConfig(negatives=4)).as_dict()
+    assert saved["cpc_har"]["negatives"] == 4 and saved["supervised"]["num_classes"] == 1000
+
+
+def test_a_saved_config_without_the_newer_nested_configs_reads_back_with_defaults():
+    saved = {k: v for k, v in PretrainConfig(method="simclr_har").as_dict().items() if k not in CHANGED}
+    config = PretrainConfig.from_dict(saved)
+    assert config.simclr_har == SimCLRHARConfig() and config.key() == PretrainConfig(method="simclr_har").key()
+
+
+def test_unknown_fields_and_wrong_nested_types_are_refused():
+    with pytest.raises(ValueError, match=r"config fields \['colour'\] are not PretrainConfig fields"):
+        PretrainConfig.from_dict({**PretrainConfig().as_dict(), "colour": 1})
+    with pytest.raises(ValueError, match=r"config fields \['width'\] are not CPCHARConfig fields"):
+        PretrainConfig.from_dict({"cpc_har": {"width": 3}})
+    with pytest.raises(ValueError, match="simclr_har=CPCHARConfig.*; expected a SimCLRHARConfig"):
+        PretrainConfig(simclr_har=CPCHARConfig())
