@@ -27,6 +27,12 @@ PAPER_COLUMN: dict[str, tuple[str | None, str]] = {
 }
 
 
+def paper_column(dataset: str) -> tuple[str | None, str]:
+    """(the paper's Table II column ``dataset`` is read against, or None; why): a dataset added to the registry
+    without an entry above has no counterpart in the paper."""
+    return PAPER_COLUMN.get(dataset, (None, "no counterpart in the paper"))
+
+
 # Table II's rows in the paper's order; ours are named as in the paper's CSV where one is its counterpart
 SENSOR_ROWS = ("fully_supervised_1d", "random_init_1d", "limu_bert", "simclr_har", "multitask_har", "cpc_har")
 

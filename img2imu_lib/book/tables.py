@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..evaluation.data import EvalData
-from .paper import ABLATIONS, PAPER_COLUMN, PAPER_NFFT_WISDM, PAPER_ROW, SENSOR_ROWS, TABLE1_ROWS, summary
+from .paper import ABLATIONS, PAPER_NFFT_WISDM, PAPER_ROW, SENSOR_ROWS, TABLE1_ROWS, paper_column, summary
 
 MISSING = "—"  # a number that is not there: not run here, or not in the paper
 NBSP = "\u00a0"  # joins a number to its spread, so a narrow column never breaks "0.363 ± 0.040" over lines
@@ -35,7 +35,7 @@ def dataset_rows(data: Mapping[str, EvalData]) -> list[dict[str, object]]:
     """One row per downstream dataset: windows used and in all, subjects, classes, window length, paper column."""
     return [{"dataset": name, "windows used": len(d.labels), "windows in all": d.total_windows,
              "subjects": len(np.unique(d.subjects)), "classes": len(d.classes), "window (s)": f"{d.seconds:g}",
-             "read against": PAPER_COLUMN[name][0] or MISSING} for name, d in data.items()]
+             "read against": paper_column(name)[0] or MISSING} for name, d in data.items()]
 
 
 def spectrogram_rows(choice: Mapping[str, dict], settings: Sequence[tuple[int, int]]) -> list[dict[str, str]]:
@@ -62,7 +62,7 @@ def paper_mean(paper: Sequence[dict] | None, row: str, column: str | None) -> fl
 
 def paper_header(dataset: str) -> str:
     """Table II's header of the paper's column that ``dataset`` is read against (``hapt: paper (wisdm)``)."""
-    return f"{dataset}: paper ({PAPER_COLUMN[dataset][0]})"
+    return f"{dataset}: paper ({paper_column(dataset)[0]})"
 
 
 def table2_rows(results: Results, datasets: Sequence[str], paper: Sequence[dict] | None) -> list[dict[str, str]]:
@@ -77,8 +77,8 @@ def table2_rows(results: Results, datasets: Sequence[str], paper: Sequence[dict]
         for name in datasets:
             record = records.get(name)
             line[name] = shown(*summary(record)) if record else "not run"
-            if PAPER_COLUMN[name][0]:
-                line[paper_header(name)] = _paper_cell(by_method, row, PAPER_COLUMN[name][0])
+            if paper_column(name)[0]:
+                line[paper_header(name)] = _paper_cell(by_method, row, paper_column(name)[0])
             means.append(summary(record)[0] if record else np.nan)
         complete = bool(means) and not np.isnan(means).any()
         line["mean"] = shown(np.mean(means), np.std(means)) if complete else MISSING
@@ -89,7 +89,7 @@ def table2_rows(results: Results, datasets: Sequence[str], paper: Sequence[dict]
 
 def table2_legend(datasets: Sequence[str]) -> str:
     """What Table II's columns hold, in a sentence per kind of column (Markdown)."""
-    own = [n for n in datasets if not PAPER_COLUMN[n][0]]
+    own = [n for n in datasets if not paper_column(n)[0]]
     return ("Each dataset's column: test macro-F1 here, mean ± std over seeds; `<dataset>: paper (<column>)`: the "
             "paper's number for the column that dataset is read against"
             + (f" ({', '.join(own)} has none in the paper, so no paper column)" if own else "")

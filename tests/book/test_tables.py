@@ -52,6 +52,13 @@ def test_table2_cells_by_hand():
     assert "watch has none in the paper" in T.table2_legend(["hapt", "watch"])
 
 
+def test_a_dataset_the_paper_does_not_name_gets_no_paper_column():
+    assert P.paper_column("tones") == (None, "no counterpart in the paper")
+    results = {"limu_bert": {"tones": RESULTS["limu_bert"]["hapt"]}}
+    [row] = plain(T.table2_rows(results, ["tones"], PAPER2))
+    assert list(row) == ["group", "method", "tones", "mean", "paper mean"] and row["tones"] == "0.600 ± 0.100"
+
+
 def test_table2_without_the_papers_csv(tmp_path):
     """No paper folder beside the data folder: paper_table gives None and every paper cell is "—"."""
     assert P.paper_table("table9_not_in_the_paper.csv", [tmp_path / "data"]) is None
