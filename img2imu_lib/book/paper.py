@@ -67,6 +67,7 @@ def paper_table(file: str, data_dir: Sequence[str | Path] = ()) -> list[dict[str
                 return list(csv.DictReader(f))
     return None
 
+
 def markdown_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
     """A Markdown table of ``rows`` (dicts), with ``columns`` (default: the first row's keys) in order."""
     columns = list(columns or (rows[0] if rows else []))
@@ -74,10 +75,12 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -
     lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
+
 def summary(record: dict, test: str = "original") -> tuple[float, float]:
     """Mean and standard deviation over seeds of a record's test macro-F1 on ``test``."""
     f1 = [r["test_f1"][test] for r in record["per_seed"]]
     return float(np.mean(f1)), float(np.std(f1))
+
 
 def sizes_rows(sizes: EvalSizes) -> list[dict[str, str]]:
     """{setting, ours, paper} rows: what ``sizes`` cuts from the ``paper`` profile's."""

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from tqdm.auto import tqdm
 
 from ..datasets.paths import find_data
 from ..evaluation.candidates import Candidate, checkpoint_candidate, random_candidates
 from ..evaluation.data import EvalData
-from ..pretraining.config import PretrainConfig, run_folder
+from ..pretraining.config import PretrainConfig, read_checkpoint, run_folder
 from ..pretraining.imagenet_weights import (
     imagenet_backbone,
     imagenet_weights_available,
@@ -62,12 +61,13 @@ def book_candidates(profile: str, *, seed: int = 0, images: str = "offline", sen
             name = row if run == config.method else run  # the ablations keep their run names
             candidates.append(checkpoint_candidate(name, run_folder(config), method=config.method))
     first_sensor = next(c for c in runs.values() if method_kind(c.method) == "sensor")
-    facts = torch.load(run_folder(first_sensor) / "checkpoint.pt", map_location="cpu", weights_only=False)["corpus_facts"]
+    facts = read_checkpoint(run_folder(first_sensor) / "checkpoint.pt")["corpus_facts"]
     candidates += random_candidates(facts["mean"], facts["std"], seed=seed)
     if imagenet_weights_available():
         candidates.append(Candidate("imagenet_supervised", "image", imagenet_backbone, sha256_of(weights_path())[:16],
                                     "torchvision's ImageNet weights"))
     return candidates
+
 
 def for_dataset(candidates: Sequence[Candidate], name: str, data: EvalData) -> Candidate | None:
     """The candidate called ``name`` for ``data``: for sensor runs, the one pre-trained on the nearest window length."""

@@ -3,7 +3,7 @@
 A bundle is a folder of three files:
 
 - ``visualize.onnx``: windows (N, T, 3) float32 in g, axes x, y, z -> normalised spectrogram images
-  (N, 3, 96, 128), the same computation as ``conversion.spectrogram_images``;
+  (N, 3, 96, 128), the same computation as ``images.spectrogram.spectrogram_images``;
 - ``classify.onnx``: images -> logits (N, C);
 - ``manifest.json``: the spectrogram parameters, the class names, the versions, and the sha256 of
   both model files.
@@ -42,7 +42,6 @@ IMAGE_ATOL = 1.0 / (255 * max(conversion.IMAGENET_STD))
 LOGIT_ATOL = 1e-3  # classify.onnx (fp32) vs the eager model on the same images; ResNet18 differs by ~1e-5
 
 
-
 @dataclass(frozen=True)
 class OnDeviceSizes:
     """How long the on-device chapter measures, per profile."""
@@ -58,7 +57,7 @@ class OnDeviceSizes:
 
 
 class SpectrogramModule(nn.Module):
-    """``conversion.spectrogram_images`` for one window length, as an exportable module (Section IV-A).
+    """``images.spectrogram.spectrogram_images`` for one window length, as an exportable module (Section IV-A).
 
     forward: windows (N, T, 3) float32 in g -> normalised images (N, 3, H, W), equal to
     ``spectrogram_images(windows, fs=fs, nfft=nfft, noverlap=noverlap)`` (the same operations, in order).

@@ -24,6 +24,7 @@ def per_class_sample(labels: np.ndarray, candidates: np.ndarray, limit: int | No
     parts = [rng.permutation(candidates[labels[candidates] == c])[:limit] for c in np.unique(labels[candidates])]
     return np.sort(np.concatenate(parts))
 
+
 def fully_supervised(kind: str, data: EvalData, train: np.ndarray, test: np.ndarray, *,
                      spectrogram: tuple[int, int] | None, epochs: int, seed: int, batch_size: int = 32,
                      lr: float = 1e-3) -> np.ndarray:
@@ -32,6 +33,7 @@ def fully_supervised(kind: str, data: EvalData, train: np.ndarray, test: np.ndar
                                            batch_size=batch_size, lr=lr)
     with torch.no_grad():
         return torch.cat([model(inputs[part]).argmax(1) for part in torch.as_tensor(test).split(256)]).numpy()
+
 
 def train_fully_supervised(kind: str, data: EvalData, train: np.ndarray, *, spectrogram: tuple[int, int] | None,
                            epochs: int, seed: int, batch_size: int = 32, lr: float = 1e-3,

@@ -15,6 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
+from ..pretraining.config import read_checkpoint
 from ..pretraining.methods import method_kind
 from ..store import record_key, sha256_of
 
@@ -30,6 +31,7 @@ class Candidate:
     note: str = ""
     seconds: float | None = None  # sensor runs: the window length they were pre-trained on
 
+
 def checkpoint_candidate(name: str, run_folder: str | Path, *, note: str = "", seconds: float | None = None,
                          method: str | None = None) -> Candidate:
     """A pre-training run's backbone (``trainer.trained_backbone``), keyed by its checkpoint's hash.
@@ -39,11 +41,13 @@ def checkpoint_candidate(name: str, run_folder: str | Path, *, note: str = "", s
     path = Path(run_folder) / "checkpoint.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint; pre-train first")
-    method = method or torch.load(path, map_location="cpu", weights_only=False)["config"]["method"]
+    method = method or read_checkpoint(path)["config"]["method"]
     kind = method_kind(method)
     return Candidate(name, kind, lambda: trained_backbone(run_folder), sha256_of(path)[:16], note, seconds)
 
+
 STATE_DICT_PREFIXES = ("module.", "encoder_q.", "encoder.", "backbone.", "model.", "net.")
+
 
 def resnet18_from_state_dict(path: str | Path) -> nn.Module:
     """A ResNet18 backbone (``fc`` the identity) from a state dict saved by other code: torchvision's layout,
@@ -74,12 +78,13 @@ def resnet18_from_state_dict(path: str | Path) -> nn.Module:
     network.load_state_dict(cleaned)
     return network.eval()
 
+
 def candidate_from_file(path: str | Path, *, name: str | None = None) -> Candidate:
     """A candidate from a pre-training run folder or its ``checkpoint.pt``, or from a ResNet18 state dict file."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     if (folder / "checkpoint.pt").is_file() and (path.is_dir() or path.name == "checkpoint.pt"):
-        saved = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
+        saved = read_checkpoint(folder / "checkpoint.pt")
         if isinstance(saved, dict) and "config" in saved and "model" in saved:
             config = saved["config"]
             seconds = config.get("window_seconds") if method_kind(config["method"]) == "sensor" else None
@@ -89,6 +94,7 @@ def candidate_from_file(path: str | Path, *, name: str | None = None) -> Candida
     return Candidate(name or path.stem, "image", lambda: resnet18_from_state_dict(path), sha256_of(path)[:16],
                      f"ResNet18 state dict {path.name}")
 
+
 def random_init_2d(seed: int = 0) -> nn.Module:
     """ResNet18 with torchvision's initialisation drawn from ``seed`` only, ``fc`` the identity (the "Randomly-init. (2D)" row)."""
     with torch.random.fork_rng(devices=[]):
@@ -97,9 +103,11 @@ def random_init_2d(seed: int = 0) -> nn.Module:
     network.fc = nn.Identity()
     return network.eval()
 
+
 def random_2d_candidate(seed: int = 0) -> Candidate:
     """The "Randomly-init. (2D)" backbone as a candidate (``random_init_2d``)."""
     return Candidate("random_init_2d", "image", lambda: random_init_2d(seed), f"resnet18-torchvision-init-seed{seed}")
+
 
 def random_candidates(sensor_mean: Sequence[float], sensor_std: Sequence[float], seed: int = 0) -> list[Candidate]:
     """The two random-initialisation rows: a ResNet18 on images and a 1D CNN on windows standardised with the

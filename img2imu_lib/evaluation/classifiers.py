@@ -1,7 +1,7 @@
 """Whole 2D classifiers (spectrogram image -> class logits) for the Grad-CAM and on-device chapters.
 
 Three kinds, as in the paper's Fig. 8: a frozen pre-trained backbone with a linear head fitted on
-a seed's shots (IMG2IMU; the probe of ``study.linear_eval``, its rate and weight decay chosen on
+a seed's shots (IMG2IMU; the probe of ``linear.linear_eval``, its rate and weight decay chosen on
 the validation subjects), the same on a randomly initialised ResNet18, and a ResNet18 trained
 from scratch on every training-subject window (fully supervised 2D). Fitted weights are cached
 under ``$IMG2IMU_CACHE/classifiers``, keyed by everything that made them.
@@ -71,7 +71,7 @@ def supervised_classifier(data: EvalData, split: Split, *, spectrogram: tuple[in
                           progress: bool = False) -> nn.Module:
     """ResNet18 trained from random weights on every window of ``split``'s training subjects (cached).
 
-    The training is ``study.train_fully_supervised`` (Adam 1e-3, batch 32, the seed's draws), the
+    The training is ``bounds.train_fully_supervised`` (Adam 1e-3, batch 32, the seed's draws), the
     fully supervised 2D bound of Table II at ``epochs`` passes.
     """
     key = record_key({"version": RESULTS_VERSION, "data": data.fingerprint, "seed": split.seed,

@@ -34,6 +34,7 @@ class EvalData:
             digest.update(self.labels.tobytes() + self.subjects.astype(np.int64).tobytes())
             self.fingerprint = digest.hexdigest()[:16]
 
+
 def downstream_datasets() -> list[str]:
     """Every downstream task of the registry, in its order (pre-training corpora are not scored)."""
     return [name for name, info in DATASETS.items() if info.downstream]
@@ -49,6 +50,7 @@ def available_datasets(data_dir: Sequence[str | Path] = ()) -> list[str]:
             continue
         present.append(name)
     return present
+
 
 def balanced_cap(labels: np.ndarray, limit: int | None, *, seed: int = 0) -> np.ndarray:
     """Sorted indices of at most ``limit`` windows: the budget is shared equally among classes, a class
@@ -66,6 +68,7 @@ def balanced_cap(labels: np.ndarray, limit: int | None, *, seed: int = 0) -> np.
         budget -= take
     return np.sort(np.concatenate(chosen))
 
+
 def eval_data(name: str, *, max_windows: int | None, data_dir: Sequence[str | Path] = ()) -> EvalData:
     """A downstream dataset's windows at the protocol's 50 Hz with its window length, capped to ``max_windows``."""
     if name in DATASETS and not DATASETS[name].downstream:
@@ -76,6 +79,7 @@ def eval_data(name: str, *, max_windows: int | None, data_dir: Sequence[str | Pa
     keep = balanced_cap(labels, max_windows)
     return EvalData(name, windows[keep], labels[keep], subjects[keep], TARGET_FS, dataset.info.classes,
                     dataset.info.window_seconds, len(labels))
+
 
 def seed_splits(data: EvalData, seeds: Sequence[int], shots: int, *, allow_fewer: bool = False) -> list[Split]:
     """``datasets.protocol.seed_split`` of every seed: the same for every method."""

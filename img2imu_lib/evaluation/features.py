@@ -9,25 +9,30 @@ import torch
 
 from ..datasets.perturbations import SENSORY_PERTURBATIONS
 from ..images.spectrogram import spectrogram_images
+from ..pretraining.methods import KINDS
 from ..store import cache_dir, record_key, save_atomic
 from .candidates import Candidate
 from .data import EvalData
 from .probe import extract_features
 
-KINDS = ("image", "sensor")  # what a backbone reads: spectrogram images or raw windows
 RESULTS_VERSION = 1  # part of every record's and feature file's key: bump it when a change alters results
 
 
 def backbone_inputs(windows: np.ndarray, *, kind: str, fs: float, spectrogram: tuple[int, int] | None) -> torch.Tensor:
     """What a backbone of ``kind`` reads: images (N, 3, 96, 128) ImageNet-normalised, made with ``spectrogram`` =
     (nfft, noverlap), or windows (N, T, 3) in g (sensor backbones standardise them themselves)."""
+    check_inputs(kind, spectrogram)
+    if kind == "image":
+        return spectrogram_images(windows, fs=fs, nfft=spectrogram[0], noverlap=spectrogram[1])
+    return torch.as_tensor(np.ascontiguousarray(windows, dtype=np.float32))
+
+
+def check_inputs(kind: str, spectrogram: tuple[int, int] | None) -> None:
+    """ValueError unless ``kind`` is one of ``KINDS`` and ``spectrogram`` is given exactly for image backbones."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r}; expected one of {KINDS}")
     if (kind == "image") != (spectrogram is not None):
         raise ValueError(f"{kind} backbones take {'a spectrogram setting' if kind == 'image' else 'no spectrogram setting'}")
-    if kind == "image":
-        return spectrogram_images(windows, fs=fs, nfft=spectrogram[0], noverlap=spectrogram[1])
-    return torch.as_tensor(np.ascontiguousarray(windows, dtype=np.float32))
 
 
 def _features_path(candidate: Candidate, data: EvalData, spectrogram: tuple[int, int] | None, perturbation: str | None,
@@ -36,14 +41,16 @@ def _features_path(candidate: Candidate, data: EvalData, spectrogram: tuple[int,
                       "spectrogram": spectrogram, "perturbation": perturbation, "perturbation_seed": perturbation_seed})
     return cache_dir() / "features" / f"{candidate.name.replace(' ', '_')}-{data.name}-{key}.pt"
 
+
 def perturbed(windows: np.ndarray, perturbation: str | None, *, seed: int) -> np.ndarray:
-    """The windows, or their copy under one of ``sensory.SENSORY_PERTURBATIONS`` (one seeded draw per window)."""
+    """The windows, or their copy under one of ``datasets.perturbations.SENSORY_PERTURBATIONS`` (one seeded draw per window)."""
     if perturbation is None:
         return windows
     if perturbation not in SENSORY_PERTURBATIONS:
         raise ValueError(f"perturbation {perturbation!r}; expected one of {sorted(SENSORY_PERTURBATIONS)}")
     generator = torch.Generator().manual_seed(seed)
     return SENSORY_PERTURBATIONS[perturbation](torch.as_tensor(windows), generator=generator).numpy()
+
 
 def features(candidate: Candidate, data: EvalData, *, spectrogram: tuple[int, int] | None = None,
              perturbation: str | None = None, perturbation_seed: int = 0, chunk: int = 256) -> torch.Tensor:
@@ -52,9 +59,10 @@ def features(candidate: Candidate, data: EvalData, *, spectrogram: tuple[int, in
     Image backbones read the windows as spectrogram images made with ``spectrogram`` = (nfft,
     noverlap); sensor backbones read the raw windows. ``perturbation`` first perturbs the windows.
     """
-    if (candidate.kind == "image") != (spectrogram is not None):
-        raise ValueError(f"{candidate.name}: {candidate.kind} backbones take "
-                         f"{'a spectrogram setting' if candidate.kind == 'image' else 'no spectrogram setting'}")
+    try:
+        check_inputs(candidate.kind, spectrogram)
+    except ValueError as err:
+        raise ValueError(f"{candidate.name}: {err}") from None
     path = _features_path(candidate, data, spectrogram, perturbation, perturbation_seed)
     if path.exists():
         try:

@@ -9,7 +9,7 @@ subjects is scored on the test subjects. The spectrogram setting (nfft, noverlap
 per dataset on the validation subjects too (``choose_spectrogram``). Test scores never choose
 anything.
 
-Every result is a record (``records.cached_record``): repeating a call reuses it, and the
+Every result is a record (``store.cached_record``): repeating a call reuses it, and the
 evaluation chapter's tables are built from them.
 """
 
@@ -34,7 +34,6 @@ from .probe import macro_f1
 GAPS = (2, 4, 8, 16)  # noverlap = nfft - gap, the paper's grid
 
 PAPER_GRID = tuple((nfft, nfft - gap) for nfft in (32, 64, 128, 256) for gap in GAPS)
-
 
 
 @dataclass(frozen=True)

@@ -148,15 +148,25 @@ class EpochOrder(Sampler[list[int]]):
         return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
 
 
-def load_checkpoint(path: Path, config: PretrainConfig) -> dict:
-    """A checkpoint made with ``config``; a clear error for a corrupt file or another config."""
+def read_checkpoint(path: Path) -> object:
+    """What a run's ``checkpoint.pt`` holds, unchecked: the one place the library unpickles a checkpoint (it
+    keeps generator states and the config as Python objects, so it is not read with ``weights_only``)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def load_checkpoint(path: Path, config: PretrainConfig | None = None) -> dict:
+    """A checkpoint made with ``config`` (None: with the config saved in it, which must still give its key);
+    a clear error for a corrupt file or another config."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = read_checkpoint(path)
     except Exception as err:  # torch raises several types for a damaged file
         raise ValueError(f"{path}: not a readable checkpoint ({err}); delete it to start over") from err
-    if not isinstance(state, dict) or state.get("config_key") != config.key():
+    if config is None and isinstance(state, dict) and isinstance(state.get("config"), dict):
+        config = PretrainConfig.from_dict(state["config"])
+    if not isinstance(state, dict) or config is None or state.get("config_key") != config.key():
         made = state.get("config") if isinstance(state, dict) else None
-        raise ValueError(f"{path}: made with another config ({made}); expected {config.as_dict()}")
+        expected = config.as_dict() if config else "a checkpoint of this library, with its config"
+        raise ValueError(f"{path}: made with another config ({made}); expected {expected}")
     return state
 
 

@@ -56,7 +56,7 @@ def cache_key(corpus: Dataset) -> str:
 def _key_and_shape(corpus: Dataset) -> tuple[str, tuple[int, int, int, int]]:
     if not callable(getattr(corpus, "describe", None)):
         raise TypeError(f"{type(corpus).__name__} has no describe() (name, size, seed, ...) to key its cache by; "
-                        f"expected a corpus from img2imu_lib.corpora")
+                        f"expected a corpus from img2imu_lib.pretraining.corpora")
     description = {k: v for k, v in corpus.describe().items() if k not in VOLATILE}
     first = [_image(corpus, i) for i in range(min(2, len(corpus)))]
     shape = (len(corpus), *first[0].shape)  # (N, 3, H, W)

@@ -39,7 +39,7 @@ def imagenet_weights_available() -> bool:
 def imagenet_backbone() -> nn.Module:
     """ResNet18 with torchvision's ImageNet-supervised weights, ``fc`` the identity: (N, 3, H, W) -> (N, 512).
 
-    Inputs are ImageNet-normalised images (``conversion.normalize_images``).
+    Inputs are ImageNet-normalised images (``images.spectrogram.normalize_images``).
     """
     path = weights_path()
     if not path.is_file():

@@ -196,8 +196,8 @@ def trained_backbone(run_folder: str | Path) -> nn.Module:
     path = Path(run_folder) / "checkpoint.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no checkpoint; pre-train first (img2imu_lib.pretraining.trainer.pretrain)")
-    config = PretrainConfig.from_dict(torch.load(path, map_location="cpu", weights_only=False)["config"])
-    saved = load_checkpoint(path, config)
+    saved = load_checkpoint(path)  # read once, checked against the config saved in it
+    config = PretrainConfig.from_dict(saved["config"])
     method = build(config, SimpleNamespace(**saved["corpus_facts"]))  # the classes or statistics it was built with
     method.load_state_dict(saved["model"])
     return method.backbone().eval()

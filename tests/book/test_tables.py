@@ -15,6 +15,7 @@ def plain(rows):
     """The rows with no-break spaces (which keep a number and its spread on one line) written as spaces."""
     return [{k: v.replace(T.NBSP, " ") if isinstance(v, str) else v for k, v in r.items()} for r in rows]
 
+
 PAPER2 = [  # two rows of the paper's table2_f1_10shot.csv, as paper_table reads them (text)
     {"group": "sensor", "method": "limu_bert", "wisdm_mean": "0.516", "wisdm_std": "0.141", "average_mean": "0.475",
      "average_std": "0.123"},

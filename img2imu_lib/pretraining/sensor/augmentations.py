@@ -4,7 +4,7 @@ After the transformation code shared by Saeed et al. (2019) and Tang et al. (202
 noise (sigma 0.05 g), per-axis scaling by N(1, 0.1), negation, time reversal ("horizontal
 flip"), a non-identity permutation of the axes, and time warping (random smooth speed curve
 with sigma 0.2 and 4 knots). Rotation and segment permutation are the repo's
-``img2imu_lib.sensory.rotate`` and ``mask(mode="permute")``. All take the same keyword-only
+``img2imu_lib.datasets.perturbations.rotate`` and ``mask(mode="permute")``. All take the same keyword-only
 ``generator`` (unused by the deterministic ones) so they can sit in one list; none mutates its
 input. Simplification: time warping interpolates the knots linearly instead of with a cubic
 spline.

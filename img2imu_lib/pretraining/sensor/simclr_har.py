@@ -7,7 +7,7 @@ views made by the same random composite transformation (their best pair: per-axi
 sigma 0.1, then a random 3-D rotation), and SGD with a cosine decay from 0.1.
 Assumed: the views are made on raw windows in g and standardised afterwards (the paper:
 "it applies sensory augmentations to the raw sensor data"); the rotation axis is uniform on the
-sphere (``sensory.rotate``) where Tang draws it in a cube; the NT-Xent is averaged over the 2N
+sphere (``datasets.perturbations.rotate``) where Tang draws it in a cube; the NT-Xent is averaged over the 2N
 anchors as lightly's ``NTXentLoss`` does (Tang sums the two directions, twice this value); the
 cosine runs over the whole pre-training (Tang's decays to 0 after 1,000 steps).
 """
