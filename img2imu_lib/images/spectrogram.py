@@ -28,6 +28,7 @@ IMAGE_SIZE: tuple[int, int] = (96, 128)  # (H, W), the paper's 128 x 96 pixels
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 POWER_FLOOR: float = 1e-12  # g^2/Hz; an exactly zero bin becomes -120 dB instead of -inf
+RESIZE_BLOCK: int = 64  # windows resized at a time: 9 MiB of float32 images (benchmarks/bench_conversion.py)
 
 
 def check_spectrogram_params(n_samples: int, fs: float, nfft: int, noverlap: int) -> None:
@@ -95,8 +96,8 @@ def scaled_log_grid(x: torch.Tensor, *, fs: float, nfft: int, noverlap: int, sca
     both run it. Min-max scaling and normalisation are one affine map per channel, applied here on the
     small grid because they commute with the resize.
     """
-    power = _power(x, fs=fs, nfft=nfft, noverlap=noverlap)  # (N, 3, M, F)
-    log_power = power.clamp_min(POWER_FLOOR).log10().transpose(2, 3)  # (N, 3, F, M)
+    power = _power(x, fs=fs, nfft=nfft, noverlap=noverlap)  # (N, 3, M, F), a fresh tensor: updated in place
+    log_power = power.clamp_min_(POWER_FLOOR).log10_().transpose(2, 3)  # (N, 3, F, M)
     low = log_power.amin(dim=(-2, -1), keepdim=True)
     span = (log_power.amax(dim=(-2, -1), keepdim=True) - low).clamp_min(torch.finfo(torch.float32).eps)
     gain = scale / span  # a flat channel maps to ``shift``
@@ -156,7 +157,8 @@ def spectrogram_images(
         noverlap: overlap of consecutive segments in samples (the paper: nfft minus 2, 4, 8 or 16).
         normalize: subtract the ImageNet mean and divide by its std; if False the images are in [0, 1].
         size: output (H, W) in pixels; the paper uses (96, 128).
-        chunk_size: windows converted at a time, bounding peak memory.
+        chunk_size: windows whose spectrograms are computed at a time, bounding peak memory (about 26 KiB a
+            window for the default grid, in temporaries of the STFT).
         out: optional (N, 3, H, W) float32 contiguous tensor to write into (a reused buffer
             saves allocating, and on most systems page-faulting, the output anew).
 
@@ -164,24 +166,39 @@ def spectrogram_images(
         (N, 3, H, W) float32 tensor (``out`` when given).
 
     The min-max scaling and the normalisation are applied to the small time-frequency grid
-    before resizing (they commute with it), so the only full-size pass is the resize itself.
+    before resizing (they commute with it), so the only full-size pass is the resize itself, which
+    writes each output pixel once (``resize_into``).
     """
     x = check_windows(windows)
     check_spectrogram_params(x.shape[1], fs, nfft, noverlap)
-    grid = (nfft // 2 + 1, segment_count(x.shape[1], nfft=nfft, noverlap=noverlap))
-    rows, cols = resize_matrices(grid, tuple(size))
-    rows = rows.flip(1)  # reading frequency rows from the top flips the image: low f at the bottom
     scale, shift = image_affine(normalize)
     shape = (x.shape[0], 3, *size)
-    if out is None:
-        out = torch.empty(shape, dtype=torch.float32)
+    if out is None:  # NumPy asks Linux for huge pages for large arrays (torch's allocator does not): 512 times
+        out = torch.from_numpy(np.empty(shape, dtype=np.float32))  # fewer page faults writing a 1.5 GB output
     elif tuple(out.shape) != shape or out.dtype != torch.float32 or not out.is_contiguous():
         raise ValueError(f"out is {out.dtype} {tuple(out.shape)}; expected a contiguous float32 tensor of shape {shape}")
     for start in range(0, x.shape[0], chunk_size):
         small = scaled_log_grid(x[start : start + chunk_size], fs=fs, nfft=nfft, noverlap=noverlap, scale=scale,
                                 shift=shift)  # (n, 3, F, M)
-        torch.matmul(rows @ small, cols, out=out[start : start + chunk_size])  # (n, 3, H, W)
+        for first in range(0, len(small), RESIZE_BLOCK):  # each block's images stay in the cache while written
+            resize_into(small[first : first + RESIZE_BLOCK], out[start + first : start + first + RESIZE_BLOCK])
     return out
+
+
+def resize_into(grid: torch.Tensor, out: torch.Tensor) -> None:
+    """Resize time-frequency grids (n, 3, F, M), row 0 the lowest frequency, into the images ``out`` (n, 3, H, W),
+    row 0 the highest: bilinear and antialiased, as ``TF.resize``, each output pixel written once.
+
+    Enlarging both axes (the usual case: 65 x 32 grids for 96 x 128 images), antialiasing changes nothing and
+    ATen's bilinear kernel writes ``out`` directly, reading two rows and two columns a pixel. Otherwise the
+    image is two products with the resize matrices (``resize_matrices``).
+    """
+    size = tuple(out.shape[-2:])
+    if grid.shape[-2] <= size[0] and grid.shape[-1] <= size[1]:
+        torch.ops.aten.upsample_bilinear2d.out(grid.flip(-2), list(size), False, None, None, out=out)
+        return
+    rows, cols = resize_matrices(tuple(grid.shape[-2:]), size)
+    torch.matmul(rows.flip(1) @ grid, cols, out=out)  # reading rows from the top flips the image: low f at the bottom
 
 
 def normalize_images(images: torch.Tensor) -> torch.Tensor:

@@ -66,10 +66,12 @@ def test_short_window_is_one_zero_padded_segment(rng):
     assert L.spectrogram_images(windows, fs=FS).shape == (3, 3, 96, 128)
 
 
-def test_images_match_reference_pipeline(rng):
+@pytest.mark.parametrize("nfft,noverlap", [(128, 116), (256, 240), (32, 30)],
+                         ids=["grid-enlarged", "more-rows-than-the-image", "more-columns-than-the-image"])
+def test_images_match_reference_pipeline(rng, nfft, noverlap):
     windows = (rng.normal(size=(5, 500, 3)) * [0.2, 0.5, 1.0]).astype(np.float32)
-    images = L.spectrogram_images(windows, fs=FS)
-    expected = reference_images(windows, fs=FS, nfft=128, noverlap=116)
+    images = L.spectrogram_images(windows, fs=FS, nfft=nfft, noverlap=noverlap)
+    expected = reference_images(windows, fs=FS, nfft=nfft, noverlap=noverlap)
     # float32 and a different order of linear steps: within 2e-4 normalised units
     torch.testing.assert_close(images, expected, rtol=0, atol=2e-4)
 
