@@ -1,38 +1,44 @@
-"""Pre-training throughput: the whole pipeline against the bare model step and a per-image pipeline.
+"""Pre-training throughput: the trainer's pipeline against the bare model step and a per-image pipeline.
 
-    python benchmarks/bench_pretrain.py                     # batch 64, 5 timed steps each
-    python benchmarks/bench_pretrain.py --batch 8 --steps 1 # a quick run
+    python benchmarks/bench_pretrain.py                          # batch 64, 8 timed steps, 3 repeats
+    python benchmarks/bench_pretrain.py --batch 8 --steps 1 --repeats 1   # a quick run
 
-Measurements in one process, same corpus and model (MoCo ResNet18, IMG2IMU augmentations
-for ours, MoCo v2's for the per-image pipeline, which is what the original MoCo code runs):
-  bare step   the forward, backward and optimizer step on ready-made batches
-  pipeline    img2imu_lib: images read by a DataLoader, two views augmented as a batch, step
-  per-image   MoCo-style: PIL images augmented one by one in DataLoader workers, step (NCHW)
-then the bare step and our pipeline again with the channels-last memory layout the cpu profile
-uses, and our pipeline reading the images from a decoded uint8 cache (corpus_cache) instead of
-decoding JPEG files every epoch.
-The corpus is the ImageNet sample where it is on the data path, else the offline corpus.
+Three ways of training IMG2IMU's MoCo ResNet18 on the same images, in one process, with the settings
+the cpu profile trains with (channels-last; precision ``auto``: bf16 only where the CPU has bfloat16
+matrix units, else fp32):
+  bare step   forward, backward and optimizer step on two views made once beforehand: the floor
+  pipeline    the trainer itself (``trainer.train_one_epoch``): images read from the decoded uint8
+              corpus cache by a DataLoader, both views augmented as a batch, the step
+  per-image   the original MoCo code's way: each image decoded from its file into PIL and augmented
+              on its own (MoCo v2's transforms) in DataLoader worker processes, then the step
+The three are timed in turn, ``--repeats`` times, so that a change in the machine's load hits them
+alike; every figure is the median over repeats with its range, and the two ratios are also given per
+repeat. Options add the pipeline with ``torch.compile`` and the per-image pipeline from the cache.
+The images are the ImageNet sample where it is on the data path, else the offline corpus.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
+import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
+from tqdm import tqdm
 
 import img2imu_lib as L
 from img2imu_lib.images.spectrogram import IMAGENET_MEAN, IMAGENET_STD
-from img2imu_lib.images.spectrogram import normalize_images
+from img2imu_lib.pretraining import trainer
+from img2imu_lib.pretraining.config import PretrainConfig, bf16_hardware, resolve_precision
 from img2imu_lib.pretraining.corpus_cache import CachedCorpus
-from img2imu_lib.pretraining.methods import build
-from img2imu_lib.pretraining.config import PretrainConfig
+from img2imu_lib.pretraining.distributed import World
 
 
 class PerImage(Dataset):
@@ -51,65 +57,136 @@ class PerImage(Dataset):
         return len(self.corpus)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = Image.fromarray((self.corpus[index].permute(1, 2, 0).numpy() * 255).astype("uint8"))
+        image = self.corpus.image(index) if hasattr(self.corpus, "image") else self._pil(index)
         return self.transform(image), self.transform(image)
 
-
-def step(model, optimizer, view_q, view_k) -> None:
-    loss, _ = model(view_q, view_k)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    def _pil(self, index: int) -> Image.Image:
+        return Image.fromarray((self.corpus[index].permute(1, 2, 0).numpy() * 255).round().astype("uint8"))
 
 
-def rate(batches, model, optimizer, steps: int, prepare) -> float:
+class Files(Dataset):
+    """The image files of a folder corpus, decoded into PIL per item (as torchvision's ImageFolder reads)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def image(self, index: int) -> Image.Image:
+        with Image.open(self.paths[index]) as image:
+            return image.convert("RGB")
+
+
+def per_image_rate(loader: DataLoader, method, optimizer, config: PretrainConfig, steps: int) -> float:
+    """Samples/s of the step on views the per-image loader makes (its first batch is the warm-up)."""
+    def step(views: list[torch.Tensor]) -> None:
+        view_q, view_k = (v.contiguous(memory_format=torch.channels_last) for v in views)
+        with trainer.autocast(config, torch.device("cpu")):
+            loss = method.net(view_q, view_k)[0]
+        trainer.descend(optimizer, loss)
+    return timed(iter(loader), step, steps, config.batch_size)
+
+
+def timed(batches: Iterable, step: Callable, steps: int, batch_size: int) -> float:
+    """Samples/s of ``step`` over ``steps`` batches, after one warm-up batch; loading counts."""
     batches = iter(batches)
-    step(model, optimizer, *prepare(next(batches)))  # warm-up
-    start = time.perf_counter()
+    step(next(batches))
+    started = time.perf_counter()
     for batch in itertools.islice(batches, steps):
-        step(model, optimizer, *prepare(batch))
-    return steps * len(batch[0] if isinstance(batch, (list, tuple)) else batch) / (time.perf_counter() - start)
+        step(batch)
+    return steps * batch_size / (time.perf_counter() - started)
+
+
+def pipeline_rate(run: trainer.Run, corpus: Dataset, steps: int) -> float:
+    """Samples/s of ``trainer.train_one_epoch`` over ``steps`` batches after a one-step warm-up."""
+    config = run.config
+    def epoch(count: int) -> None:
+        sampler = trainer.EpochOrder(len(corpus), config.batch_size, seed=config.seed, epoch=run.state["epoch"],
+                                     start=run.state["step"])
+        loader = DataLoader(corpus, batch_sampler=sampler, num_workers=config.num_workers)
+        with tqdm(disable=True) as bar:  # the run never reaches its last step, so it never checkpoints
+            trainer.train_one_epoch(run, itertools.islice(loader, count), bar)
+        if run.state["step"] >= run.steps_per_epoch:
+            run.state.update(epoch=run.state["epoch"] + 1, step=0)
+    epoch(1)
+    started = time.perf_counter()
+    done = run.state["global_step"]
+    while run.state["global_step"] - done < steps:
+        epoch(steps - (run.state["global_step"] - done))
+    return steps * config.batch_size / (time.perf_counter() - started)
+
+
+def summary(values: list[float]) -> str:
+    return f"{statistics.median(values):8.1f}  ({min(values):.1f} to {max(values):.1f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of both pipelines")
+    parser.add_argument("--steps", type=int, default=8, help="timed steps of each pipeline in each repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the per-image pipeline")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--compile", action="store_true", help="also time the pipeline with torch.compile of the model")
+    parser.add_argument("--per-image-from-cache", action="store_true",
+                        help="also time the per-image pipeline reading the decoded cache instead of the files")
     args = parser.parse_args()
-    corpus = (L.load_corpus("imagenet-sample") if L.find_data("imagenet-sample")
-              else L.load_corpus("offline", length=2000, cache=False))
-    print(f"corpus: {corpus.describe()}; batch {args.batch}; {args.steps} timed steps; {torch.get_num_threads()} threads")
-    config = PretrainConfig(batch_size=args.batch)
-    method = build(config)
-    model, optimizer, views = method.net, method.optimizer(config.batch_size), method.views
-    generator = torch.Generator().manual_seed(0)
-    loader = DataLoader(corpus, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True,
-                        persistent_workers=args.workers > 0)
-    ready = [tuple(normalize_images(v) for v in views(next(iter(loader)), generator=generator))] * (args.steps + 1)
-    bare = rate(ready, model, optimizer, args.steps, lambda b: b)
-    ours = rate(loader, model, optimizer, args.steps, lambda b: tuple(normalize_images(v) for v in views(b, generator=generator)))
-    per_image = DataLoader(PerImage(corpus), batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
-    theirs = rate(per_image, model, optimizer, args.steps, lambda b: b)
-    fast = build(dataclasses.replace(config, channels_last=True)).to(memory_format=torch.channels_last)
-    fast_model, fast_optimizer = fast.net, fast.optimizer(config.batch_size)
-    nhwc = lambda views: tuple(v.contiguous(memory_format=torch.channels_last) for v in views)  # noqa: E731
-    bare_fast = rate(ready, fast_model, fast_optimizer, args.steps, nhwc)
-    ours_fast = rate(loader, fast_model, fast_optimizer, args.steps,
-                     lambda b: nhwc(normalize_images(v) for v in views(b, generator=generator)))
-    with tempfile.TemporaryDirectory() as folder:  # the corpus decoded once into a uint8 cache (corpus_cache)
-        cached = DataLoader(CachedCorpus(corpus, folder, progress=False, workers=args.workers), batch_size=args.batch,
-                            shuffle=True, num_workers=args.workers, drop_last=True, persistent_workers=args.workers > 0)
-        ours_cached = rate(cached, fast_model, fast_optimizer, args.steps,
-                           lambda b: nhwc(normalize_images(v) for v in views(b, generator=generator)))
-    print(f"  bare model step                     {bare:8.1f} samples/s")
-    print(f"  img2imu_lib pipeline                {ours:8.1f} samples/s  (overhead {100 * (bare / ours - 1):.1f}% of the step time)")
-    print(f"  per-image pipeline                  {theirs:8.1f} samples/s  (img2imu_lib is {ours / theirs:.2f}x)")
-    print(f"  bare model step, channels last      {bare_fast:8.1f} samples/s")
-    print(f"  img2imu_lib pipeline, channels last {ours_fast:8.1f} samples/s  (overhead {100 * (bare_fast / ours_fast - 1):.1f}%; "
-          f"{ours_fast / theirs:.2f}x the per-image pipeline)")
-    print(f"  ... and from the decoded-image cache {ours_cached:7.1f} samples/s  (overhead {100 * (bare_fast / ours_cached - 1):.1f}%; "
-          f"{ours_cached / theirs:.2f}x the per-image pipeline)")
+
+    on_path = L.find_data("imagenet-sample")
+    source = L.load_corpus("imagenet-sample") if on_path else L.load_corpus("offline", length=1000, cache=False)
+    files = Files(source.files) if on_path else None  # the offline corpus has no files: its images go through PIL
+    precision = resolve_precision(args.precision)
+    config = PretrainConfig(batch_size=args.batch, corpus=str(source.describe().get("name")), channels_last=True,
+                            precision=precision, checkpoint_every=10**9, lr_peak=1e-3, warmup_epochs=1, epochs=2)
+    print(f"images: {source.describe()}")
+    print(f"batch {args.batch}, {args.steps} timed steps x {args.repeats} repeats, channels last, {precision} "
+          f"(bf16 hardware: {bf16_hardware('cpu')}), {torch.get_num_threads()} threads")
+
+    with tempfile.TemporaryDirectory() as folder:
+        cached = CachedCorpus(source, folder, progress=False, workers=args.workers)
+        world = World()
+        run = trainer.start(config, cached, Path(folder) / "checkpoint.pt", world)
+        method, optimizer = run.method, run.optimizer
+        ready = method.views(torch.stack([cached[i] for i in range(args.batch)]), generator=torch.Generator().manual_seed(0))
+        ready = [method.model_input(v) for v in ready]
+
+        def bare_step(_: object) -> None:
+            with trainer.autocast(config, torch.device("cpu")):
+                loss = method.net(*ready)[0]
+            trainer.descend(optimizer, loss)
+
+        per_image_source = PerImage(files if files is not None else source)
+        per_image = DataLoader(per_image_source, batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                               drop_last=True, persistent_workers=args.workers > 0)
+        extra: dict[str, Callable[[], float]] = {}
+        if args.per_image_from_cache:
+            from_cache = DataLoader(PerImage(cached), batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                                    drop_last=True, persistent_workers=args.workers > 0)
+            extra["per-image, from the cache"] = lambda: per_image_rate(from_cache, method, optimizer, config, args.steps)
+        if args.compile:  # a second run of the same config, its model (not the augmentations) compiled in place
+            compiled = trainer.start(config, cached, Path(folder) / "compiled.pt", world)
+            compiled.method.net.compile()
+            extra["pipeline, torch.compile"] = lambda: pipeline_rate(compiled, cached, args.steps)
+
+        figures: dict[str, list[float]] = {}
+        for _ in tqdm(range(args.repeats), desc="repeats"):
+            figures.setdefault("bare step", []).append(timed(itertools.repeat(None), bare_step, args.steps, args.batch))
+            figures.setdefault("pipeline", []).append(pipeline_rate(run, cached, args.steps))
+            figures.setdefault("per-image", []).append(per_image_rate(per_image, method, optimizer, config, args.steps))
+            for name, measure in extra.items():
+                figures.setdefault(name, []).append(measure())
+
+    print("\nsamples/s, median over repeats (range)")
+    for name, values in figures.items():
+        print(f"  {name:28s} {summary(values)}")
+    bare, ours, theirs = figures["bare step"], figures["pipeline"], figures["per-image"]
+    overhead = [100 * (b / o - 1) for b, o in zip(bare, ours)]
+    speedup = [o / t for o, t in zip(ours, theirs)]
+    print(f"\npipeline overhead over the bare step: median {statistics.median(overhead):.1f} % "
+          f"(per repeat: {', '.join(f'{v:.1f}' for v in overhead)}; goal: within 10 %)")
+    print(f"pipeline / per-image: median {statistics.median(speedup):.2f}x "
+          f"(per repeat: {', '.join(f'{v:.2f}' for v in speedup)}; goal: at least 1.5x in every repeat)")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from .images.spectrogram import segment_count
 from .images.spectrogram import spectrogram_images
 from .images.spectrogram import stft_power
 from .pretraining.config import PretrainConfig
+from .pretraining.config import bf16_hardware
 from .pretraining.config import PretrainSizes
 from .pretraining.config import run_folder
 from .pretraining.corpora import ImageFolderCorpus

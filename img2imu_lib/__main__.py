@@ -14,7 +14,7 @@ import sys
 
 from .book.profiles import PROFILES, get_profile, profile_config
 from .pretraining import distributed
-from .pretraining.config import PRECISIONS
+from .pretraining.config import AUTO, PRECISIONS, resolve_precision
 from .pretraining.methods import METHODS
 from .pretraining.trainer import pretrain
 
@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--groups", type=int, help="BatchNorm groups per batch (in one process, acts as that many GPUs)")
     p.add_argument("--seconds", type=float, help="sensor methods: window length of the sensor corpus")
     p.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout for image methods")
-    p.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast")
+    p.add_argument("--precision", choices=(*PRECISIONS, AUTO),
+                   help="fp32, bf16 autocast, or auto: bf16 where the hardware computes bfloat16 products")
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and record.json")
     e = commands.add_parser("evaluate", help="linear evaluation of a backbone on a dataset (the paper's protocol)")
     which = e.add_mutually_exclusive_group(required=True)
@@ -70,11 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate(args)
     if args.command == "export":
         return export(args)
+    world = distributed.init_from_env()
+    precision = resolve_precision(args.precision, world.device) if args.precision else None
     config = profile_config(args.profile, method=args.method, corpus=args.images, seed=args.seed, max_steps=args.max_steps,
                             num_workers=args.workers, augmentations=tuple(args.augmentations) if args.augmentations else None,
                             batch_size=args.batch, groups=args.groups, window_seconds=args.seconds,
-                            channels_last=args.channels_last, precision=args.precision)
-    world = distributed.init_from_env()
+                            channels_last=args.channels_last, precision=precision)
     try:
         record = pretrain(config, args.out, progress=world.main)
     finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +39,18 @@ def private_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cache")
     os.environ["IMG2IMU_CACHE"] = str(folder)
     return folder
+
+
+SMOKE_SEED = 3  # the smoke book runs every chapter with a seed other than its default
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory, private_cache) -> Path:
+    """The whole book built once per test run, as ``make book`` builds it but with the ``smoke`` profile and
+    ``-p seed 3``: the folder holding ``_build/src`` (the executed chapters) and ``_build/html``."""
+    out = tmp_path_factory.mktemp("book")
+    command = [sys.executable, str(ROOT / "tools" / "build_book.py"), "--profile", "smoke", "-p", "seed", str(SMOKE_SEED),
+               "--out", str(out), "--keep-going"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return out

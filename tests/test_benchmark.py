@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -15,18 +16,22 @@ def test_benchmark_runs_small():
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for line in ("spectrogram_images", "naive scipy + PIL loop", "speed-up", "TranslateX", "MoCo v2 cascade"):
+    for line in ("spectrogram_images", "memory-bound limit", "naive scipy + PIL loop", "speed-up", "TranslateX",
+                 "MoCo v2 cascade"):
         assert line in result.stdout
 
 
 def test_pretrain_benchmark_runs_small():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_pretrain.py"), "--batch", "4", "--steps", "1", "--workers", "0"],
+        [sys.executable, str(ROOT / "benchmarks" / "bench_pretrain.py"), "--batch", "4", "--steps", "1", "--repeats", "2",
+         "--workers", "0", "--per-image-from-cache"],
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for line in ("bare model step", "img2imu_lib pipeline", "per-image pipeline", "pipeline, channels last"):
+    for line in ("bare step", "pipeline", "per-image", "per-image, from the cache", "overhead over the bare step",
+                 "pipeline / per-image"):
         assert line in result.stdout
+    assert re.search(r"per repeat: -?\d+\.\d, -?\d+\.\d;", result.stdout), "one overhead figure per repeat"
 
 
 def test_corpus_cache_benchmark_runs_small():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,8 @@ LOCAL_ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"([^\"#?]+)", 
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--profile", "smoke", "--out", str(out)],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return out / "_build" / "html"
+def html(smoke_book) -> Path:
+    return smoke_book / "_build" / "html"
 
 
 def pages(html: Path) -> list[Path]:

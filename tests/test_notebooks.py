@@ -1,5 +1,6 @@
 """Every chapter notebook: a literal, documented parameters cell, no committed outputs, and a
-papermill smoke run with other parameters (``-p profile smoke -p seed 3``)."""
+papermill smoke run with other parameters (``-p profile smoke -p seed 3``), which is the execution of the
+smoke book build (``conftest.smoke_book``) rather than a second one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import nbformat
 import papermill
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, SMOKE_SEED
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -44,13 +45,14 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_smoke_run(path, tmp_path):
-    out = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out), parameters={"profile": "smoke", "seed": 3},
-                               cwd=str(path.parent), kernel_name="python3", progress_bar=False)
+def test_smoke_run(path, smoke_book):
+    out = smoke_book / "_build" / "src" / "notebooks" / path.name
     executed = nbformat.read(out, as_version=4)
+    assert executed.metadata["papermill"]["parameters"] == {"profile": "smoke", "seed": SMOKE_SEED}
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "seed = 3" in injected[0].source
+    assert injected and f"seed = {SMOKE_SEED}" in injected[0].source
+    assert all(c.execution_count for c in executed.cells if c.cell_type == "code" and c.source.strip()), \
+        "a code cell was not executed"
     for cell in executed.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error"

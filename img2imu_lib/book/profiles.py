@@ -88,7 +88,7 @@ PROFILES: dict[str, Profile] = {
         # this profile warms up to 1e-3 (within the paper's grid search) and decays to 1e-4; the
         # sensor baselines are trained for 2 and 5 s windows (not 10 s)
         pretraining=PretrainSizes(epochs=2, batch_size=64, corpus_size=1280, sensor_windows=1280, warmup_epochs=1,
-                                  lr_peak=1e-3, lr_end=1e-4, queue_size=1024, channels_last=True,
+                                  lr_peak=1e-3, lr_end=1e-4, queue_size=1024, channels_last=True, precision="auto",
                                   sensor_seconds=(2.0, 5.0)),
         # the main job on 2 cores: 1,000 windows per dataset, the four nfft values at one overlap, and no
         # ResNet18 trained from scratch (a useful one needs thousands of image steps per seed and dataset)
@@ -104,7 +104,8 @@ PROFILES: dict[str, Profile] = {
         "paper",
         chapters=ChapterSizes(subjects=30, windows_per_class=1000, explorer_nffts=PAPER_NFFTS,
                               explorer_gaps=PAPER_GAPS, magnitude_steps=9, dpi=110, timing_images=64, timing_steps=3),
-        pretraining=PretrainSizes(),  # the paper's settings, one sensor baseline per window length (2, 5, 10 s)
+        # the paper's settings, one sensor baseline per window length (2, 5, 10 s); bf16 where the GPU has it
+        pretraining=PretrainSizes(precision="auto"),
         evaluation=EvalSizes(seeds=(0, 1, 2, 3, 4), shots=10, max_windows=None, spectrograms=PAPER_GRID,
                              lrs=(1e-5, 1e-4, 1e-3, 1e-2, 1e-1), weight_decays=(0.0, 1e-4, 1e-3), probe_epochs=50,
                              curve_shots=(1, 2, 5, 10, 20, 50), upper_windows_per_class=None, upper_epochs_1d=100,

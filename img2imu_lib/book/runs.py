@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tqdm.auto import tqdm
-
 from ..datasets.paths import find_data
 from ..evaluation.candidates import Candidate, checkpoint_candidate, random_candidates
 from ..evaluation.data import EvalData
@@ -19,6 +17,7 @@ from ..pretraining.imagenet_weights import (
 )
 from ..pretraining.methods import METHODS, SENSOR_METHODS, method_kind
 from ..pretraining.trainer import pretrain
+from ..progress import progress_bar
 from ..store import sha256_of
 from .profiles import get_profile, profile_config
 
@@ -50,7 +49,7 @@ def book_candidates(profile: str, *, seed: int = 0, images: str = "offline", sen
     if supervised_images != "imagenet-sample" or find_data("imagenet-sample"):
         runs["supervised"] = profile_config(profile, method="supervised", corpus=supervised_images, seed=seed)
     candidates = []
-    for run, config in tqdm(runs.items(), desc="pre-trained backbones", disable=not progress):
+    for run, config in progress_bar(runs.items(), desc="pre-trained backbones", disable=not progress):
         pretrain(config, run_folder(config), progress=False)
         row = METHODS[config.method].row  # its Table II row
         if method_kind(config.method) == "sensor":

@@ -15,6 +15,7 @@ import torch
 from ..evaluation.candidates import Candidate
 from ..evaluation.features import features
 from ..evaluation.study import Evaluation
+from ..progress import progress_bar
 from .paper import FIG7_ROWS, TABLE1_ROWS
 from .runs import for_dataset
 
@@ -33,17 +34,19 @@ def table2_records(evaluation: Evaluation, candidates: Sequence[Candidate], rows
     one pre-trained nearest the dataset's window length). A row with no backbone stays empty."""
     sizes = evaluation.sizes
     results: Records = {row: {} for row in rows}
-    for name, d in evaluation.data.items():
-        for row in rows:
-            if row == "fully_supervised_1d" and sizes.upper_epochs_1d:
-                results[row][name] = evaluation.upper_bound("sensor", name)
-            elif row == "fully_supervised_2d" and sizes.upper_epochs_2d:
-                results[row][name] = evaluation.upper_bound("image", name, spectrogram=chosen[name])
-            elif row.startswith("fully_supervised"):
-                continue
-            elif (candidate := for_dataset(candidates, row, d)) is not None:
-                spectrogram = chosen[name] if candidate.kind == "image" else None
-                results[row][name] = evaluation.score(candidate, name, spectrogram=spectrogram)
+    cells = progress_bar([(name, row) for name in evaluation.data for row in rows], desc="Table II", disable=True)
+    for name, row in cells:  # a bar drawn nowhere: it reports to a build watching the chapter (progress.py)
+        cells.set_postfix_str(f"{row} on {name}")
+        d = evaluation.data[name]
+        if row == "fully_supervised_1d" and sizes.upper_epochs_1d:
+            results[row][name] = evaluation.upper_bound("sensor", name)
+        elif row == "fully_supervised_2d" and sizes.upper_epochs_2d:
+            results[row][name] = evaluation.upper_bound("image", name, spectrogram=chosen[name])
+        elif row.startswith("fully_supervised"):
+            continue
+        elif (candidate := for_dataset(candidates, row, d)) is not None:
+            spectrogram = chosen[name] if candidate.kind == "image" else None
+            results[row][name] = evaluation.score(candidate, name, spectrogram=spectrogram)
     return results
 
 
@@ -53,16 +56,17 @@ def curve_records(evaluation: Evaluation, candidates: Sequence[Candidate], resul
     Table II scored. Unless ``sizes.curve_search``, each seed reuses the rate and decay it chose at Table II's k."""
     sizes = evaluation.sizes
     curve: Records = {row: {} for row in FIG7_ROWS if row in results}
-    for name, d in evaluation.data.items():
-        for row in curve:
-            candidate = for_dataset(candidates, row, d)
-            if candidate is None or name not in results[row]:
-                continue
-            fixed = None if sizes.curve_search else {r["seed"]: (r["lr"], r["weight_decay"])
-                                                     for r in results[row][name]["per_seed"]}
-            spectrogram = chosen[name] if candidate.kind == "image" else None
-            curve[row][name] = [evaluation.score(candidate, name, spectrogram=spectrogram, shots=k, fixed=fixed,
-                                                 stage="shots") for k in sizes.curve_shots]
+    cells = progress_bar([(name, row) for name in evaluation.data for row in curve], desc="Fig. 7", disable=True)
+    for name, row in cells:  # drawn nowhere, as Table II's
+        cells.set_postfix_str(f"{row} on {name}")
+        candidate = for_dataset(candidates, row, evaluation.data[name])
+        if candidate is None or name not in results[row]:
+            continue
+        fixed = None if sizes.curve_search else {r["seed"]: (r["lr"], r["weight_decay"])
+                                                 for r in results[row][name]["per_seed"]}
+        spectrogram = chosen[name] if candidate.kind == "image" else None
+        curve[row][name] = [evaluation.score(candidate, name, spectrogram=spectrogram, shots=k, fixed=fixed,
+                                             stage="shots") for k in sizes.curve_shots]
     return curve
 
 
@@ -77,7 +81,8 @@ def table1_records(evaluation: Evaluation, candidates: Sequence[Candidate], data
     if missing:
         raise ValueError(f"Table I needs the pre-training runs {missing}; the candidates are {sorted(by_name)}")
     return {label: evaluation.score(by_name[run], dataset, spectrogram=spectrogram, perturbations=list(perturbations),
-                                    stage="table1") for label, run in TABLE1_ROWS.items()}
+                                    stage="table1")
+            for label, run in progress_bar(TABLE1_ROWS.items(), desc="Table I", disable=True)}  # drawn nowhere
 
 
 def feature_spread(feats: torch.Tensor) -> float:

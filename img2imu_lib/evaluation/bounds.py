@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..pretraining.sensor.encoders import CNN1D, reset_parameters
 from ..pretraining.sensor.normalization import Standardize, fit_corpus_stats
+from ..progress import progress_bar
 from .data import EvalData
 from .features import backbone_inputs
 
@@ -65,7 +65,7 @@ def train_fully_supervised(kind: str, data: EvalData, train: np.ndarray, *, spec
     model.train()
     with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seed it, then restore it
         torch.manual_seed(seed)
-        for _ in tqdm(range(epochs), desc=f"fully supervised {kind} on {data.name}", disable=not progress):
+        for _ in progress_bar(range(epochs), desc=f"fully supervised {kind} on {data.name}", disable=not progress):
             for batch in torch.as_tensor(train)[torch.randperm(len(train), generator=generator)].split(batch_size):
                 if len(batch) < 2 and kind == "image":
                     continue  # BatchNorm cannot train on one image

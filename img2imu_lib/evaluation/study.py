@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..datasets.protocol import Split
+from ..progress import progress_bar
 from ..store import cached_record, records_dir
 from .bounds import fully_supervised, per_class_sample
 from .candidates import Candidate
@@ -131,7 +131,8 @@ class Evaluation:
             raise ValueError(f"{dataset}: its {samples}-sample windows fit none of the spectrogram settings "
                              f"{self.sizes.spectrograms} (nfft needs at least nfft/2 samples)")
         scores = {s: self.score(candidate, dataset, spectrogram=s, stage="spectrogram") for s in
-                  tqdm(fits, desc=f"{candidate.name} on {dataset}: spectrogram settings", disable=not self.progress)}
+                  progress_bar(fits, desc=f"{candidate.name} on {dataset}: spectrogram settings",
+                               disable=not self.progress)}
         validation = {s: float(np.mean([r["validation_f1"] for r in rec["per_seed"]])) for s, rec in scores.items()}
         chosen = max(fits, key=lambda s: validation[s])  # the first of equals, in grid order
         return {"chosen": chosen, "validation_f1": validation, "records": scores, "skipped": skipped}
@@ -151,7 +152,7 @@ class Evaluation:
         def compute() -> dict:
             data = self.data[dataset]
             per_seed = []
-            for split in tqdm(self.splits(dataset), desc=f"{name} on {dataset}", disable=not self.progress):
+            for split in progress_bar(self.splits(dataset), desc=f"{name} on {dataset}", disable=not self.progress):
                 train = per_class_sample(data.labels, split.train, s.upper_windows_per_class, seed=split.seed)
                 predicted = fully_supervised(kind, data, train, split.test, spectrogram=spectrogram, epochs=epochs,
                                              seed=split.seed)

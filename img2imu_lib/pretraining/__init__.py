@@ -5,6 +5,7 @@ corpora, and one trainer for one process or many under torchrun."""
 from .config import EpochOrder
 from .config import PretrainConfig
 from .config import PretrainSizes
+from .config import bf16_hardware
 from .config import run_folder
 from .corpora import ImageFolderCorpus
 from .corpora import OfflineCorpus

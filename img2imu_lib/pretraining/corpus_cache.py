@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..store import atomic_path
 
 FORMAT = 1  # bump when the stored layout or quantisation changes: old files are then ignored
@@ -122,7 +122,7 @@ def build(corpus: Dataset, path: Path, *, shape: tuple[int, int, int, int], prog
         array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
         loader = DataLoader(corpus, batch_size=batch, num_workers=workers)  # in order: image i goes to row i
         done = 0
-        with tqdm(total=shape[0], desc=f"caching {path.name}", unit="image", disable=not progress) as bar:
+        with progress_bar(total=shape[0], desc=f"caching {path.name}", unit="image", disable=not progress) as bar:
             for images in loader:  # (B, 3, H, W) float in [0, 1]
                 array[done:done + len(images)] = quantize(images).numpy()
                 done += len(images)

@@ -27,7 +27,8 @@ from . import distributed
 from .distributed import World
 from .methods import build, corpus_facts, load_corpus_for
 from ..store import commit, save_atomic
-from .config import EpochOrder, PretrainConfig, load_checkpoint
+from .config import EpochOrder, PretrainConfig, bf16_hardware, load_checkpoint
+from ..progress import progress_bar
 
 
 @dataclass
@@ -80,7 +81,7 @@ def train_one_epoch(run: Run, loader: DataLoader, bar: tqdm) -> dict:
     for batch in loader:
         lr = run.set_learning_rate()
         permutation = torch.randperm(run.config.batch_size, generator=run.shuffle) if groups > 1 else None
-        with _autocast(run.config, run.world.device):
+        with autocast(run.config, run.world.device):
             loss = run.model(batch, generators=run.generators, permutation=permutation, gather=run.world.gather,
                              rank=run.world.rank)
         if not torch.isfinite(loss):
@@ -117,8 +118,8 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
         return record
     corpus = corpus if corpus is not None else load_corpus_for(config, progress=progress and world.main)
     run = start(config, corpus, out / "checkpoint.pt", world)
-    with tqdm(total=run.total_steps, initial=run.state["global_step"], desc=f"pre-training {config.method}",
-              disable=not (progress and world.main)) as bar:
+    with progress_bar(total=run.total_steps, initial=run.state["global_step"], desc=f"pre-training {config.method}",
+                      disable=not (progress and world.main)) as bar:
         while run.state["global_step"] < run.total_steps:
             sampler = EpochOrder(len(corpus), config.batch_size, seed=config.seed, epoch=run.state["epoch"],
                                  start=run.state["step"], rank=world.rank, world=world.size)
@@ -186,6 +187,7 @@ def make_record(run: Run, corpus: Dataset) -> dict:
     describe = getattr(corpus, "describe", lambda: {"name": run.config.corpus})
     return {"method": run.config.method, "corpus": describe(), "config": run.config.as_dict(),
             "config_key": run.config.key(), "commit": commit(), "processes": run.world.size,
+            "precision": run.config.precision, "bf16_hardware": bf16_hardware(run.world.device),
             "steps": state["global_step"], "epochs_done": state["global_step"] / run.steps_per_epoch,
             "wall_seconds": seconds, "samples_per_second": state["global_step"] * run.config.batch_size / max(seconds, 1e-9),
             "final_loss": state["losses"][-1] if state["losses"] else math.nan, "losses": state["losses"]}
@@ -208,7 +210,8 @@ def _mean_over_processes(loss: torch.Tensor, world: World) -> float:
     return world.gather(loss.float().reshape(1)).mean().item()
 
 
-def _autocast(config: PretrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+def autocast(config: PretrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for a bf16 run; for the others, nothing."""
     if config.precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -224,7 +227,7 @@ def time_steps(config: PretrainConfig, batch: torch.Tensor, *, steps: int = 3, c
     seconds, losses = [], []
     for _ in range(steps + 1):
         started = time.perf_counter()
-        with _autocast(config, torch.device("cpu")):
+        with autocast(config, torch.device("cpu")):
             loss = method(batch, generators=generators)
         descend(optimizer, loss)
         seconds.append(time.perf_counter() - started)

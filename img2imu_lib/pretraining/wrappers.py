@@ -43,10 +43,11 @@ class TwoViewMethod(nn.Module):
         """images (N, 3, H, W) in [0, 1], on the CPU where the views are drawn -> the loss."""
         groups = len(generators)
         pairs = [self.views(part, generator=g) for part, g in zip(images.chunk(groups), generators)]
-        view_q, view_k = (self._model_input(torch.cat(views)) for views in zip(*pairs))  # each (N, 3, H, W)
+        view_q, view_k = (self.model_input(torch.cat(views)) for views in zip(*pairs))  # each (N, 3, H, W)
         return self.net(view_q, view_k, groups=groups, permutation=permutation, gather=gather, rank=rank)[0]
 
-    def _model_input(self, views: torch.Tensor) -> torch.Tensor:
+    def model_input(self, views: torch.Tensor) -> torch.Tensor:
+        """Views in [0, 1] -> what the model takes: normalised, on the weights' device and dtype, in their layout."""
         views = normalize_images(views).to(next(self.parameters()))  # the weights' device and dtype
         return views.contiguous(memory_format=torch.channels_last) if self.channels_last else views
 

@@ -19,7 +19,9 @@ from img2imu_lib.book.runs import book_runs
 from img2imu_lib.deploy.export import OnDeviceSizes
 from img2imu_lib.evaluation.classifiers import ExplainSizes
 from img2imu_lib.evaluation.study import EvalSizes
+from img2imu_lib.pretraining import config as pretraining_config
 from img2imu_lib.pretraining.config import PretrainConfig, PretrainSizes
+from img2imu_lib.pretraining.methods import method_kind
 
 from ..conftest import ROOT
 
@@ -93,7 +95,13 @@ def test_every_stages_sizes_check_themselves():
         dataclasses.replace(smoke.chapters, explorer_gaps=(4, 64))
 
 
-def test_pretraining_sizes_give_the_cached_runs_keys():
+@pytest.fixture
+def fp32_hardware(monkeypatch):
+    """A machine without bfloat16 arithmetic: precision ``auto`` is fp32, the precision of the pinned keys."""
+    monkeypatch.setattr(pretraining_config, "bf16_hardware", lambda device="cpu": {"device": str(device), "native": False})
+
+
+def test_pretraining_sizes_give_the_cached_runs_keys(fp32_hardware):
     for (name, method), key in PINNED_KEYS.items():
         config = profile_config(name, method=method)
         assert config == get_profile(name).pretraining.config(method=method)
@@ -107,7 +115,7 @@ def test_pretraining_sizes_give_the_cached_runs_keys():
 
 
 @pytest.mark.parametrize(("name", "seconds"), [("smoke", ["2"]), ("cpu", ["2", "5"]), ("paper", ["2", "5", "10"])])
-def test_book_runs_are_the_profiles_sizes(name, seconds):
+def test_book_runs_are_the_profiles_sizes(name, seconds, fp32_hardware):
     runs = book_runs(name)
     assert runs["img2imu"].key() == PINNED_KEYS[(name, "img2imu")]
     assert [r.split()[1] for r in runs if r.startswith("simclr_har")] == seconds  # one sensor run per window length
@@ -116,6 +124,16 @@ def test_book_runs_are_the_profiles_sizes(name, seconds):
     assert all(c == get_profile(name).pretraining.config(**{k: getattr(c, k) for k in
                                                            ("method", "augmentations", "corpus", "seed", "window_seconds")})
                for c in runs.values())
+
+
+def test_on_bf16_hardware_the_image_runs_of_auto_profiles_train_in_bf16(monkeypatch):
+    monkeypatch.setattr(pretraining_config, "bf16_hardware", lambda device="cpu": {"device": str(device), "native": True})
+    for (name, method), key in PINNED_KEYS.items():
+        config = profile_config(name, method=method)
+        image = method_kind(method) == "image"
+        expected = "bf16" if image and get_profile(name).pretraining.precision == "auto" else "fp32"
+        assert config.precision == expected, (name, method)
+        assert (config.key() == key) == (expected == "fp32"), (name, method)  # the precision is part of the key
 
 
 def profile_choices(parser: argparse.ArgumentParser) -> list[list[str]]:

@@ -6,8 +6,10 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
-from img2imu_lib.pretraining.config import PretrainConfig, nested_configs
+from img2imu_lib.pretraining import config as config_module
+from img2imu_lib.pretraining.config import PretrainConfig, PretrainSizes, nested_configs
 from img2imu_lib.pretraining.moco import MoCoConfig
 from img2imu_lib.pretraining.sensor import CPCHARConfig, LimuBertConfig, MultiTaskHARConfig, SimCLRHARConfig
 from img2imu_lib.pretraining.supervised import SupervisedConfig
@@ -70,3 +72,20 @@ def test_unknown_fields_and_wrong_nested_types_are_refused():
         PretrainConfig.from_dict({"cpc_har": {"width": 3}})
     with pytest.raises(ValueError, match="simclr_har=CPCHARConfig.*; expected a SimCLRHARConfig"):
         PretrainConfig(simclr_har=CPCHARConfig())
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_computes_bf16(monkeypatch):
+    facts = config_module.bf16_hardware("cpu")
+    assert {"capability", "avx512_bf16", "amx", "native"} <= set(facts)
+    assert facts["native"] == (facts["avx512_bf16"] or facts["amx"])
+    for avx512_bf16, amx, expected in [(False, False, "fp32"), (True, False, "bf16"), (False, True, "bf16")]:
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert config_module.resolve_precision("auto") == expected
+        assert PretrainSizes(precision="auto").config().precision == expected
+        assert PretrainSizes(precision="auto").config(method="simclr_har").precision == "fp32"  # image methods only
+    assert config_module.resolve_precision("bf16") == "bf16"  # asked for by name: kept
+    with pytest.raises(ValueError, match=r"precision='fp16'; expected one of \('fp32', 'bf16', 'fp64', 'auto'\)"):
+        config_module.resolve_precision("fp16")
+    with pytest.raises(ValueError, match="precision='auto'"):
+        PretrainConfig(precision="auto")  # a run's config is always concrete, so its key says what ran

@@ -64,6 +64,8 @@ def test_record_and_reuse(tmp_path):
     on_disk = json.loads((tmp_path / "record.json").read_text())
     assert on_disk["config_key"] == CONFIG.key() and on_disk["steps"] == 6 and on_disk["corpus"]["name"] == "test"
     assert record["samples_per_second"] > 0 and len(record["losses"]) == 6 and record["commit"]
+    assert on_disk["precision"] == CONFIG.precision and on_disk["bf16_hardware"]["device"] == "cpu"
+    assert isinstance(on_disk["bf16_hardware"]["native"], bool)
     again = pretrain(CONFIG, tmp_path, corpus=Corpus(limit=0), progress=False)  # would crash if it trained
     assert again["final_loss"] == record["final_loss"]
 
