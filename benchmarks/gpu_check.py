@@ -51,7 +51,7 @@ from img2imu_lib.book.profiles import PROFILES
 from img2imu_lib.book.runs import book_runs
 from img2imu_lib.images.spectrogram import normalize_images
 from img2imu_lib.pretraining import distributed, trainer
-from img2imu_lib.pretraining.config import PretrainConfig, read_checkpoint
+from img2imu_lib.pretraining.config import PretrainConfig, bf16_hardware, read_checkpoint
 from img2imu_lib.pretraining.distributed import World
 from img2imu_lib.pretraining.methods import method_kind
 
@@ -111,19 +111,10 @@ def peak_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-
-
 def bf16_unsupported(device: torch.device) -> str | None:
-    """Why bf16 autocast is not measured on ``device``, or None when it is."""
-    if device.type == "cuda":
-        return None if torch.cuda.is_bf16_supported() else f"{torch.cuda.get_device_name(device)} has no bf16"
-    try:
-        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        native = False
-    return None if native else "this CPU has no native bf16 (oneDNN)"
+    """Why bf16 autocast is not measured on ``device``, or None when the hardware computes it (bf16_hardware)."""
+    hardware = bf16_hardware(device)
+    return None if hardware["native"] else f"no native bf16 on {hardware}"
 
 
 def free_port() -> int:
@@ -161,7 +152,7 @@ def throughput(config: PretrainConfig, images: torch.Tensor, device: torch.devic
     """The three step timings of ``config`` on a batch of ``images``, and where the device pipeline's views are."""
     method = trainer.initial_method(config, None, device)
     optimizer = method.optimizer(config.batch_size)
-    cast = autocast(config.precision, device)
+    cast = trainer.autocast(config, device)
     batch_cpu = images[:config.batch_size]
     batch = batch_cpu.to(device)
 
