@@ -11,8 +11,8 @@ matrix units, else fp32):
               corpus cache by a DataLoader, both views augmented as a batch, the step
   per-image   the original MoCo code's way: each image decoded from its file into PIL and augmented
               on its own (MoCo v2's transforms) in DataLoader worker processes, then the step
-The three are timed in turn, ``--repeats`` times, so that a change in the machine's load hits them
-alike; every figure is the median over repeats with its range, and the two ratios are also given per
+After one untimed round of each, the three are timed in turn, ``--repeats`` times, so that a change in
+the machine's load hits them alike; every figure is the median over repeats with its range, and the two ratios are also given per
 repeat. Options add the pipeline with ``torch.compile`` and the per-image pipeline from the cache.
 The images are the ImageNet sample where it is on the data path, else the offline corpus.
 """
@@ -105,7 +105,7 @@ def pipeline_rate(run: trainer.Run, corpus: Dataset, steps: int) -> float:
         sampler = trainer.EpochOrder(len(corpus), config.batch_size, seed=config.seed, epoch=run.state["epoch"],
                                      start=run.state["step"])
         loader = DataLoader(corpus, batch_sampler=sampler, num_workers=config.num_workers)
-        with tqdm(disable=True) as bar:  # the run never reaches its last step, so it never checkpoints
+        with tqdm(disable=True) as bar:  # never at the run's last step, so never a checkpoint
             trainer.train_one_epoch(run, itertools.islice(loader, count), bar)
         if run.state["step"] >= run.steps_per_epoch:
             run.state.update(epoch=run.state["epoch"] + 1, step=0)
@@ -137,8 +137,9 @@ def main() -> None:
     source = L.load_corpus("imagenet-sample") if on_path else L.load_corpus("offline", length=1000, cache=False)
     files = Files(source.files) if on_path else None  # the offline corpus has no files: its images go through PIL
     precision = resolve_precision(args.precision)
+    # more epochs than the benchmark reaches: a run at its last step would checkpoint and stop at every call
     config = PretrainConfig(batch_size=args.batch, corpus=str(source.describe().get("name")), channels_last=True,
-                            precision=precision, checkpoint_every=10**9, lr_peak=1e-3, warmup_epochs=1, epochs=2)
+                            precision=precision, checkpoint_every=10**9, lr_peak=1e-3, warmup_epochs=1, epochs=10**6)
     print(f"images: {source.describe()}")
     print(f"batch {args.batch}, {args.steps} timed steps x {args.repeats} repeats, channels last, {precision} "
           f"(bf16 hardware: {bf16_hardware('cpu')}), {torch.get_num_threads()} threads")
@@ -159,23 +160,27 @@ def main() -> None:
         per_image_source = PerImage(files if files is not None else source)
         per_image = DataLoader(per_image_source, batch_size=args.batch, shuffle=True, num_workers=args.workers,
                                drop_last=True, persistent_workers=args.workers > 0)
-        extra: dict[str, Callable[[], float]] = {}
+        extra: dict[str, Callable[[int], float]] = {}
         if args.per_image_from_cache:
             from_cache = DataLoader(PerImage(cached), batch_size=args.batch, shuffle=True, num_workers=args.workers,
                                     drop_last=True, persistent_workers=args.workers > 0)
-            extra["per-image, from the cache"] = lambda: per_image_rate(from_cache, method, optimizer, config, args.steps)
+            extra["per-image, from the cache"] = lambda steps: per_image_rate(from_cache, method, optimizer, config, steps)
         if args.compile:  # a second run of the same config, its model (not the augmentations) compiled in place
             compiled = trainer.start(config, cached, Path(folder) / "compiled.pt", world)
             compiled.method.net.compile()
-            extra["pipeline, torch.compile"] = lambda: pipeline_rate(compiled, cached, args.steps)
+            extra["pipeline, torch.compile"] = lambda steps: pipeline_rate(compiled, cached, steps)
 
+        measures: dict[str, Callable[[int], float]] = {
+            "bare step": lambda steps: timed(itertools.repeat(None), bare_step, steps, args.batch),
+            "pipeline": lambda steps: pipeline_rate(run, cached, steps),
+            "per-image": lambda steps: per_image_rate(per_image, method, optimizer, config, steps),
+            **extra}
+        for measure in measures.values():  # an untimed round first: workers started, kernels chosen, pages touched
+            measure(2)
         figures: dict[str, list[float]] = {}
         for _ in tqdm(range(args.repeats), desc="repeats"):
-            figures.setdefault("bare step", []).append(timed(itertools.repeat(None), bare_step, args.steps, args.batch))
-            figures.setdefault("pipeline", []).append(pipeline_rate(run, cached, args.steps))
-            figures.setdefault("per-image", []).append(per_image_rate(per_image, method, optimizer, config, args.steps))
-            for name, measure in extra.items():
-                figures.setdefault(name, []).append(measure())
+            for name, measure in measures.items():
+                figures.setdefault(name, []).append(measure(args.steps))
 
     print("\nsamples/s, median over repeats (range)")
     for name, values in figures.items():
