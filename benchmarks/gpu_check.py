@@ -150,6 +150,8 @@ def library_views_as_is(method: torch.nn.Module, batch: torch.Tensor) -> dict:
 
 def throughput(config: PretrainConfig, images: torch.Tensor, device: torch.device, sizes: dict) -> dict:
     """The three step timings of ``config`` on a batch of ``images``, and where the device pipeline's views are."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()  # what an earlier call left in the allocator's cache
     method = trainer.initial_method(config, None, device)
     optimizer = method.optimizer(config.batch_size)
     cast = trainer.autocast(config, device)
@@ -189,9 +191,6 @@ def throughput(config: PretrainConfig, images: torch.Tensor, device: torch.devic
     steps = {"bare": bare, "device_pipeline": device_pipeline, "library_pipeline": library_pipeline}
     timings = {name: timed(fn, warmup=sizes["warmup"], steps=sizes["steps"], batch=config.batch_size, device=device)
                for name, fn in steps.items()}
-    del method, optimizer, ready
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
     return {"timings": timings, "views": views}
 
 
@@ -274,9 +273,7 @@ def resume_check(config: PretrainConfig, images: torch.Tensor, device: torch.dev
             raise AssertionError("the interrupting corpus did not stop the run")
         except Interrupted:
             pass
-        saved = torch.load(folder / "resumed" / "checkpoint.pt", map_location="cpu", weights_only=False, mmap=True)
-        stopped_at = saved["state"]["global_step"]  # mmap: the weights are not read
-        del saved
+        stopped_at = read_checkpoint(folder / "resumed" / "checkpoint.pt")["state"]["global_step"]
         resumed = pretrain_quiet(run, folder / "resumed", Images(images, length, origin))
     a = read_checkpoint(folder / "straight" / "checkpoint.pt")["model"]
     b = read_checkpoint(folder / "resumed" / "checkpoint.pt")["model"]

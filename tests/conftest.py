@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -39,6 +40,14 @@ def private_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cache")
     os.environ["IMG2IMU_CACHE"] = str(folder)
     return folder
+
+
+def build_book_module():
+    """``tools/build_book.py`` imported as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 SMOKE_SEED = 3  # the smoke book runs every chapter with a seed other than its default

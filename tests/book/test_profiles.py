@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import random
 from typing import get_type_hints
 
@@ -23,7 +22,7 @@ from img2imu_lib.pretraining import config as pretraining_config
 from img2imu_lib.pretraining.config import PretrainConfig, PretrainSizes
 from img2imu_lib.pretraining.methods import method_kind
 
-from ..conftest import ROOT
+from ..conftest import build_book_module
 
 # PretrainConfig.key() of profile_config(profile, method=...) when the sizes moved into PretrainSizes: cached
 # runs are found by these keys, so a change of sizes or of the config's fields must be deliberate
@@ -150,10 +149,7 @@ def profile_choices(parser: argparse.ArgumentParser) -> list[list[str]]:
 
 def test_the_command_line_and_the_build_offer_the_profiles():
     assert profile_choices(build_parser()) == [sorted(PROFILES)] * 3  # pretrain, evaluate, export
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
-    build_book = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_book)
-    assert profile_choices(build_book.build_parser()) == [sorted(PROFILES)]
+    assert profile_choices(build_book_module().build_parser()) == [sorted(PROFILES)]
 
 
 def test_seed_everything_reproduces_every_source():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -13,17 +12,10 @@ import nbformat
 
 from img2imu_lib.progress import PROGRESS_ENV
 
-from ..conftest import ROOT
+from ..conftest import build_book_module
 
 
-def load_build_book():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_book = load_build_book()
+build_book = build_book_module()
 
 TRAINING = {"desc": "pre-training img2imu", "n": 37, "total": 40, "elapsed": 81.2, "remaining": 12.4,
             "postfix": "loss=6.214", "closed": False, "outer": []}
