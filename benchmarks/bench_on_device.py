@@ -5,9 +5,9 @@
     python bench_on_device.py --bundle fp32/ int8/ --windows windows.npy      # on a board: measure only
 
 Without --bundle the script exports a ResNet18 classifier (torchvision, seeded random weights unless
---checkpoint gives a model saved with ``torch.save(model)``: latency and memory do not depend on the
-weights' values) with ``img2imu_lib.deploy.export``, quantizes it to int8 (calibrated on real windows),
-and saves the bundles and the windows in --work, ready to copy to a phone-class Linux board with
+--checkpoint gives a ResNet18 classifier's state dict, ``torch.save(model.state_dict())``, read as data
+only: latency and memory do not depend on the weights' values) with ``img2imu_lib.deploy.export``,
+quantizes it to int8 (calibrated on real windows), and saves the bundles and the windows in --work, ready to copy to a phone-class Linux board with
 this script and ``img2imu_lib/deploy/ondevice.py``. Windows are real Daphnet windows (5 s at 50 Hz,
 ankle) when the data is on the search path, else seeded synthetic ones (a note says so).
 
@@ -65,14 +65,18 @@ def build_bundles(args: argparse.Namespace, work: Path) -> tuple[list[Path], Pat
 
     import img2imu_lib as L
     from img2imu_lib.deploy import export as deploy
+    from img2imu_lib.store import load_tensors
 
     windows, source = daphnet_or_synthetic(args.calibration + args.repeats + args.warmup, args.seed)
     classes = list(L.DATASETS["daphnet"].classes)
     L.seed_everything(args.seed)
-    if args.checkpoint:
-        model = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-        with torch.no_grad():
-            count = model(torch.zeros(1, 3, *L.IMAGE_SIZE)).shape[1]
+    if args.checkpoint:  # a state dict, read as data only (store.load_tensors): never a pickled model
+        state = load_tensors(args.checkpoint, what="ResNet18 classifier state dict")
+        if not isinstance(state, dict) or not isinstance(state.get("fc.weight"), torch.Tensor):
+            raise SystemExit(f"{args.checkpoint}: expected a torchvision ResNet18 classifier's state dict (with fc.weight)")
+        count = state["fc.weight"].shape[0]
+        model = torchvision.models.resnet18(num_classes=count)
+        model.load_state_dict(state)
         classes = classes if count == len(classes) else [f"class {i}" for i in range(count)]
     else:
         model = torchvision.models.resnet18(num_classes=len(classes))  # seeded random weights
@@ -117,7 +121,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed runs first")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="ONNX Runtime intra-op threads")
     parser.add_argument("--out", type=Path, help="also write the machine and the rows to this JSON file")
-    parser.add_argument("--checkpoint", type=Path, help="a classifier saved with torch.save(model) (images -> logits)")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="a torchvision ResNet18 classifier's state dict, torch.save(model.state_dict())")
     parser.add_argument("--work", type=Path, help="folder for the bundles and windows (default: a temporary one)")
     parser.add_argument("--calibration", type=int, default=64, help="windows calibrating the int8 model")
     parser.add_argument("--target", choices=("arm", "x86"), default="arm", help="int8 data types for this CPU family")

@@ -10,13 +10,51 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from .book.profiles import PROFILES, get_profile, profile_config
+from .checks import check_seed
 from .pretraining import distributed
 from .pretraining.config import AUTO, PRECISIONS, resolve_precision
 from .pretraining.methods import METHODS
-from .pretraining.trainer import pretrain
+from .pretraining.trainer import RunFolderInUse, pretrain
+
+
+def count(text: str, least: int = 1) -> int:
+    """An argparse type: a whole number >= ``least`` (``--shots 0`` or ``--batch 2.5`` is an error, never a
+    default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{value}; expected a whole number >= {least}")
+    return value
+
+
+def at_least_zero(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    return count(text, least=0)
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**31 - 1."""
+    try:
+        return check_seed(int(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err) if text.lstrip("-").isdigit() else f"{text!r} is not a whole number")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{value}; expected a positive number of seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,12 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "for the sensor methods: offline (the Capture-24 stand-in) or a folder of Capture-24 files")
     p.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="run size (never the method)")
     p.add_argument("--augmentations", nargs="+", help="subset of translate_x permute_x hue jitter (img2imu ablations)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--max-steps", type=int, help="stop after this many steps")
-    p.add_argument("--workers", type=int, help="DataLoader worker processes")
-    p.add_argument("--batch", type=int, help="batch size (of all processes together)")
-    p.add_argument("--groups", type=int, help="BatchNorm groups per batch (in one process, acts as that many GPUs)")
-    p.add_argument("--seconds", type=float, help="sensor methods: window length of the sensor corpus")
+    p.add_argument("--seed", type=seed)
+    p.add_argument("--max-steps", type=count, help="stop after this many steps")
+    p.add_argument("--workers", type=at_least_zero, help="DataLoader worker processes")
+    p.add_argument("--batch", type=count, help="batch size (of all processes together)")
+    p.add_argument("--groups", type=count, help="BatchNorm groups per batch (in one process, acts as that many GPUs)")
+    p.add_argument("--seconds", type=seconds, help="sensor methods: window length of the sensor corpus")
     p.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout for image methods")
     p.add_argument("--precision", choices=(*PRECISIONS, AUTO),
                    help="fp32, bf16 autocast, or auto: bf16 where the hardware computes bfloat16 products")
@@ -46,19 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a backbone that needs no checkpoint")
     e.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
     e.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="evaluation sizes")
-    e.add_argument("--seeds", type=int, nargs="+", help="evaluation seeds (default: the profile's)")
-    e.add_argument("--shots", type=int, help="labelled windows per class (default: the profile's, 10 in cpu and paper)")
-    e.add_argument("--nfft", type=int, help="image backbones: FFT length (default: chosen on validation)")
-    e.add_argument("--noverlap", type=int, help="image backbones: overlap, with --nfft")
+    e.add_argument("--seeds", type=seed, nargs="+", help="evaluation seeds (default: the profile's)")
+    e.add_argument("--shots", type=count, help="labelled windows per class (default: the profile's, 10 in cpu and paper)")
+    e.add_argument("--nfft", type=count, help="image backbones: FFT length (default: chosen on validation)")
+    e.add_argument("--noverlap", type=at_least_zero, help="image backbones: overlap, with --nfft")
     e.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
     e.add_argument("--quiet", action="store_true", help="no progress bars")
     x = commands.add_parser("export", help="fit the few-shot head on a dataset and export the classifier to ONNX")
     x.add_argument("--checkpoint", required=True, help="a pre-training run folder or a ResNet18 state dict file")
     x.add_argument("--dataset", required=True, help="hapt, watch, wisdm, goat, pvs or daphnet")
     x.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="evaluation sizes")
-    x.add_argument("--seed", type=int, default=0, help="the evaluation seed whose split and shots fit the head")
-    x.add_argument("--nfft", type=int, help="FFT length (default: chosen on validation)")
-    x.add_argument("--noverlap", type=int, help="overlap, with --nfft")
+    x.add_argument("--seed", type=seed, default=0, help="the evaluation seed whose split and shots fit the head")
+    x.add_argument("--nfft", type=count, help="FFT length (default: chosen on validation)")
+    x.add_argument("--noverlap", type=at_least_zero, help="overlap, with --nfft")
     x.add_argument("--int8", action="store_true", help="also write an 8-bit copy to OUT/int8")
     x.add_argument("--data-dir", action="append", default=[], help="folder searched first for the dataset")
     x.add_argument("--out", required=True, help="folder: OUT/fp32 (and OUT/int8) bundles")
@@ -66,11 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "evaluate":
-        return evaluate(args)
-    if args.command == "export":
-        return export(args)
+    """Run one command; bad input (a damaged or unsafe file, a value out of range, a missing dataset) ends it
+    with its message on stderr and exit status 2, without a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = {"evaluate": evaluate, "export": export, "pretrain": pretrain_command}[args.command]
+    try:
+        return command(args)
+    except (ValueError, OSError, RunFolderInUse) as err:  # OSError: missing files, unreachable hosts, a full disk
+        parser.exit(2, f"{parser.prog} {args.command}: error: {err}\n")
+
+
+def pretrain_command(args: argparse.Namespace) -> int:
+    """Pre-train (or resume) one run into ``--out``; print its summary as JSON."""
     world = distributed.init_from_env()
     precision = resolve_precision(args.precision, world.device) if args.precision else None
     config = profile_config(args.profile, method=args.method, corpus=args.images, seed=args.seed, max_steps=args.max_steps,
@@ -98,11 +144,11 @@ def evaluate(args: argparse.Namespace) -> int:
     from .store import sha256_of
 
     if (args.nfft is None) != (args.noverlap is None):
-        raise SystemExit("--nfft and --noverlap go together")
+        raise ValueError("--nfft and --noverlap go together: give both, or neither to choose them on validation")
     sizes = get_profile(args.profile).evaluation
-    sizes = dataclasses.replace(sizes, seeds=tuple(args.seeds or sizes.seeds), shots=args.shots or sizes.shots)
-    data = {args.dataset: study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)}
-    if args.checkpoint:
+    shots = args.shots if args.shots is not None else sizes.shots  # --shots 0 never reaches here (count)
+    sizes = dataclasses.replace(sizes, seeds=tuple(args.seeds or sizes.seeds), shots=shots)
+    if args.checkpoint:  # read first: a damaged or unsafe file is refused before the dataset loads
         candidate = study.candidate_from_file(args.checkpoint)
     elif args.method == "imagenet_supervised":
         backbone = imagenet_backbone()  # raises with the download command when the weights are not cached
@@ -110,6 +156,7 @@ def evaluate(args: argparse.Namespace) -> int:
     else:
         corpus = sensor_corpus("offline", seconds=2.0)  # the sensor baselines' statistics, as in the book
         candidate = next(c for c in study.random_candidates(corpus.mean, corpus.std) if c.name == args.method)
+    data = {args.dataset: study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)}
     evaluation = study.Evaluation(sizes, data, profile=args.profile, progress=not args.quiet)
     spectrogram = None
     if candidate.kind == "image":
@@ -134,11 +181,11 @@ def export(args: argparse.Namespace) -> int:
     from .evaluation import classifiers
 
     if (args.nfft is None) != (args.noverlap is None):
-        raise SystemExit("--nfft and --noverlap go together")
+        raise ValueError("--nfft and --noverlap go together: give both, or neither to choose them on validation")
     profile = get_profile(args.profile)
     sizes = profile.evaluation
+    candidate = study.candidate_from_file(args.checkpoint)  # a damaged or unsafe file is refused first
     data = study.eval_data(args.dataset, max_windows=sizes.max_windows, data_dir=args.data_dir)
-    candidate = study.candidate_from_file(args.checkpoint)
     if args.nfft is not None:
         spectrogram = (args.nfft, args.noverlap)
     else:
@@ -147,6 +194,9 @@ def export(args: argparse.Namespace) -> int:
     [split] = study.seed_splits(data, [args.seed], sizes.shots)
     model, choice = classifiers.probe_classifier(candidate, data, split, spectrogram=spectrogram, sizes=sizes)
     out = Path(args.out)
+    for existing in (out / "fp32", out / "int8"):
+        if (existing / "manifest.json").exists() and (existing.name == "fp32" or args.int8):
+            print(f"replacing the bundle in {existing}", file=sys.stderr)
     bundle = deploy.export_bundle(model, out / "fp32", window_samples=data.windows.shape[1], fs=data.fs,
                                   nfft=spectrogram[0], noverlap=spectrogram[1], classes=data.classes)
     test = data.windows[split.test].astype(np.float32)

@@ -7,11 +7,12 @@ import random
 import numpy as np
 import torch
 
+from .checks import check_seed
+
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a ``torch.Generator`` seeded the same for injection."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r}; expected a non-negative int")
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

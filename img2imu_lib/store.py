@@ -61,6 +61,31 @@ def atomic_path(path: Path) -> Iterator[Path]:
         _remove(temporary)
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries ``atomic_path`` left in ``folder`` when its process was killed mid-write
+    (``.<name>.tmp-<pid>`` whose process no longer runs); returns what it removed. Those of running processes
+    are kept."""
+    removed = []
+    for path in sorted(Path(folder).glob(".*.tmp-*")):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes none while it starts a run
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -77,6 +102,68 @@ def save_atomic(obj: object, path: Path) -> None:
             import torch
 
             torch.save(obj, temporary)
+
+
+class UnreadableFile(ValueError):
+    """A file the library reads is damaged, cut short, of another kind, or asks to run code."""
+
+
+def load_tensors(path: Path, *, what: str = "PyTorch file") -> object:
+    """The contents of a ``torch.save`` file (checkpoints, state dicts, cached features): the one place the
+    library reads one, always with ``weights_only=True``.
+
+    Only tensors, numbers, strings and the containers of them are rebuilt; a pickle that names any other
+    callable (``os.system``, a class of some package) is refused before anything runs. Errors are an
+    ``UnreadableFile`` naming the file, saying what was expected (``what``) and what was wrong.
+    """
+    import pickle
+
+    import torch
+
+    import warnings
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():  # "pickle protocol 4": a plain pickle, refused below if it names code
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise UnreadableFile(f"{path}: not a {what} this library opens: {_refusal(err)}; nothing in it was run. "
+                             f"Only tensors, numbers, strings and lists or dicts of them are read") from err
+    except Exception as err:  # torch raises several types (RuntimeError, EOFError, ...) for damaged files
+        raise UnreadableFile(f"{path}: not a readable {what}, cut short or damaged ({type(err).__name__}: "
+                             f"{first_line(err)})") from err
+
+
+def _refusal(err: BaseException) -> str:
+    """What torch's weights-only unpickler refused, without its advice to load the file unsafely."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    kept = [line for line in lines[1:] if not line.startswith(("Check the documentation", "Please file an issue"))]
+    kept = [line.removeprefix("WeightsUnpickler error:").strip() for line in kept]
+    reason = "; ".join(line for line in kept if line) or "not a torch.save file"
+    if "GLOBAL" in reason:
+        return f"it asks for Python code or classes ({reason})"
+    return f"it holds pickle instructions that are not plain data ({reason})"
+
+
+def load_cached_tensors(path: Path) -> object | None:
+    """A cache file's contents (``load_tensors``), or None after removing it when it cannot be read (a file cut
+    short by a crash, or planted): the caller computes it again. The removal is reported as a warning."""
+    try:
+        return load_tensors(path, what="cached tensor file")
+    except UnreadableFile as err:
+        import warnings
+
+        warnings.warn(f"{err}; removed it, computing it again", RuntimeWarning, stacklevel=2)
+        Path(path).unlink(missing_ok=True)
+        return None
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of what ``err`` says (its type's name if it says nothing), for one-line messages."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def commit() -> str:
@@ -118,9 +205,12 @@ def cached_record(folder: Path, stage: str, name: str, inputs: dict, compute: Ca
     path = folder / stage / f"{_slug(name)}-{key}.json"
     if path.exists():
         try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
-            path.unlink()  # a file cut short by a crash: compute it again
+            record = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = None
+        if isinstance(record, dict) and record.get("key") == key:
+            return record
+        path.unlink()  # a file cut short by a crash, or not this record: compute it again
     start = time.perf_counter()
     result = compute()
     record = {"stage": stage, "name": name, **inputs, **result, "key": key, "commit": commit(),
@@ -135,7 +225,13 @@ def load_records(folder: Path) -> list[dict]:
     """Every record under ``folder``, oldest first, each with its ``file``."""
     records = []
     for path in sorted(folder.rglob("*.json")):
-        record = json.loads(path.read_text())
+        try:
+            record = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise UnreadableFile(f"{path}: not a record, cut short or damaged ({err}); delete it and run the "
+                                 f"chapter that makes it again") from err
+        if not isinstance(record, dict):
+            raise UnreadableFile(f"{path}: holds a JSON {type(record).__name__}; expected a record (a JSON object)")
         record["file"] = str(path.relative_to(folder))
         records.append(record)
     return sorted(records, key=lambda r: r.get("created", ""))

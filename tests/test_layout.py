@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "img2imu_lib"
 # lowest first; a module may import from its own stage and any stage before it
-STAGES = ("store", "progress", "seeding", "datasets", "images", "pretraining", "evaluation", "deploy", "book")
+STAGES = ("checks", "store", "progress", "seeding", "datasets", "images", "pretraining", "evaluation", "deploy", "book")
 TOP = ("__init__", "__main__")  # the public API and the command line sit above every stage
 
 

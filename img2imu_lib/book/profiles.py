@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import get_type_hints
 
+from ..checks import check_field_types
 from ..deploy.export import OnDeviceSizes
 from ..evaluation.classifiers import ExplainSizes
 from ..evaluation.study import PAPER_GRID, EvalSizes
@@ -33,6 +34,7 @@ class ChapterSizes:
     timing_steps: int  # steps timed per setting (after one warm-up step)
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         sizes = (self.subjects, self.windows_per_class, self.dpi, self.timing_images, self.timing_steps)
         if min(sizes) < 1 or self.magnitude_steps < 2 or not self.explorer_nffts or not self.explorer_gaps:
             raise ValueError(f"{self}: expected sizes >= 1, magnitude_steps >= 2 and explorer settings")

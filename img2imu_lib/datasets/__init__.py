@@ -4,6 +4,7 @@ from .capture24 import stream_capture24
 from .capture24 import substitute_corpus
 from .daphnet import load_daphnet
 from .download import Download
+from .download import DownloadError
 from .download import fetch
 from .field import load_goat
 from .field import load_pvs

@@ -7,16 +7,22 @@ behind. Archives are unpacked into a temporary folder that is renamed when compl
 Where the publisher states no checksum (none of the paper's datasets does), the SHA-256 of the
 first download is recorded beside the archive (``<archive>.sha256``) and every later use is
 checked against it; the message says that the first hash was not independently verified.
+
+When the host cannot be reached (offline, refused, timed out), answers with an HTTP error, or the
+connection breaks off, ``fetch`` raises ``DownloadError`` naming the address, the reason, and the
+exact path where a file downloaded by hand is picked up.
 """
 
 from __future__ import annotations
 
 import tarfile
+import urllib.error
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
+import requests
 
 from ..store import atomic_path, cache_dir, sha256_of
 
@@ -28,8 +34,22 @@ class Download:
     sha256: str | None = None  # published SHA-256, or None when the publisher gives none
 
 
+class DownloadError(ConnectionError):
+    """A download that did not arrive; the message names the address, why, and where to put the file by hand."""
+
+
+def _why(err: Exception) -> str:
+    response = getattr(err, "response", None)
+    if isinstance(err, requests.HTTPError) and response is not None:
+        return f"the host answered HTTP {response.status_code} {response.reason} (the file is not, or no longer, at this address)"
+    if isinstance(err, (requests.ConnectionError, requests.Timeout, urllib.error.URLError, TimeoutError, ConnectionError)):
+        return f"the machine seems offline or the host is unreachable ({type(err).__name__}: {str(err)[:300]})"
+    return f"the download broke off ({type(err).__name__}: {str(err)[:300]})"
+
+
 def fetch(download: Download, *, folder: Path | None = None, progress: bool = True) -> Path:
-    """The archive, downloaded if needed and checked; returns its path in the cache."""
+    """The archive, downloaded if needed and checked; returns its path in the cache (``folder``, default
+    the cache folder). A file already at that path is used (and checked) instead of downloading."""
     folder = Path(folder) if folder is not None else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / download.filename
@@ -38,7 +58,12 @@ def fetch(download: Download, *, folder: Path | None = None, progress: bool = Tr
     try:
         path = Path(pooch.retrieve(download.url, known_hash=f"sha256:{expected}" if expected else None,
                                    fname=download.filename, path=folder, progressbar=progress))
+    except (requests.RequestException, urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        raise DownloadError(f"{download.url}: could not download it: {_why(err)}. Nothing was kept. Download it by hand "
+                            f"(a browser, curl) and put it at {target}, where fetch looks first (and checks its SHA-256).") from err
     except ValueError as err:  # pooch's hash mismatch: the download was not kept
+        if "does not match" not in str(err):
+            raise
         raise ValueError(f"{download.url}: SHA-256 of the download does not match {expected} "
                          f"({'published' if download.sha256 else 'recorded at first download'}); "
                          f"the file was discarded. ({err})") from err

@@ -14,6 +14,10 @@ PVS 1-3, 4-6, 7-9), each with ``dataset_gps_mpu_left.csv`` (100 Hz, ``acc_x_dash
 in m/s^2) and ``dataset_labels.csv`` (one-hot columns, one row per sample). We use the
 left dashboard accelerometer, closest to where a phone would sit, and the road surface
 labels asphalt / dirt / cobblestone.
+
+Both are read as UTF-8 CSV (a byte-order mark is dropped). A row with more or fewer fields than
+the header, a blank line between rows, or a value that is not a finite number is an error naming
+the file and line; blank lines at the end of a file are ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import check_file
 from .recording import Recording
 from .wisdm import STANDARD_GRAVITY
 
@@ -36,30 +41,59 @@ _PVS_COLUMNS = ("asphalt_road", "dirt_road", "cobblestone_road")
 PVS_AXES = ("acc_x_dashboard", "acc_y_dashboard", "acc_z_dashboard")
 
 
-def _columns(path: Path, needed: tuple[str, ...]) -> dict[str, list[str]]:
-    with open(path, newline="") as f:
+def _columns(path: Path, needed: tuple[str, ...]) -> tuple[dict[str, list[str]], list[int]]:
+    """The ``needed`` columns of a CSV as strings, and the line number of each row."""
+    with open(check_file(path, "a CSV file"), newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in needed if c not in header]
-        if missing:
-            raise ValueError(f"{path}:1: missing columns {missing}; the header is {header[:12]}")
-        index = [header.index(c) for c in needed]
-        values: dict[str, list[str]] = {c: [] for c in needed}
-        for row in reader:
-            if len(row) < len(header):
-                raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields; expected {len(header)}")
-            for c, i in zip(needed, index):
-                values[c].append(row[i])
-    if not values[needed[0]]:
+        try:
+            values, lines = _read_columns(reader, path, needed)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: near line {reader.line_num + 1}: not UTF-8 text ({err}); save it as UTF-8") from err
+    if not lines:
         raise ValueError(f"{path}: no rows after the header")
-    return values
+    return values, lines
 
 
-def _floats(path: Path, values: list[str], column: str) -> np.ndarray:
+def _read_columns(reader, path: Path, needed: tuple[str, ...]) -> tuple[dict[str, list[str]], list[int]]:
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in needed if c not in header]
+    if missing:
+        raise ValueError(f"{path}:1: missing columns {missing}; the header is {header[:12]}")
+    index = [header.index(c) for c in needed]
+    values: dict[str, list[str]] = {c: [] for c in needed}
+    lines: list[int] = []
+    blank = None
+    for row in reader:
+        if not any(v.strip() for v in row):
+            blank = blank or reader.line_num
+            continue
+        if blank:
+            raise ValueError(f"{path}:{blank}: blank line between rows; expected one row per sample")
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields; expected {len(header)} as in the header")
+        for c, i in zip(needed, index):
+            values[c].append(row[i])
+        lines.append(reader.line_num)
+    return values, lines
+
+
+def _floats(path: Path, values: list[str], column: str, lines: list[int]) -> np.ndarray:
+    """A column as finite floats; the error names the file, line and value."""
     try:
-        return np.array(values, dtype=np.float64)
-    except ValueError as err:
-        raise ValueError(f"{path}: column {column}: {err}") from err
+        numbers = np.array(values, dtype=np.float64)
+    except ValueError:
+        numbers = np.array([_float_or_nan(v) for v in values])
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if bad.size:
+        raise ValueError(f"{path}:{lines[bad[0]]}: {column} {values[bad[0]]!r}; expected a finite number")
+    return numbers
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def load_goat(folder: str | Path) -> tuple[list[Recording], dict[str, int]]:
@@ -69,8 +103,8 @@ def load_goat(folder: str | Path) -> tuple[list[Recording], dict[str, int]]:
         raise FileNotFoundError(f"{folder}: no goat CSV files found")
     recordings, dropped, sessions = [], {}, {}
     for path in files:
-        values = _columns(path, ("label", "ax", "ay", "az"))
-        signal = np.stack([_floats(path, values[a], a) for a in ("ax", "ay", "az")], axis=1) / STANDARD_GRAVITY
+        values, lines = _columns(path, ("label", "ax", "ay", "az"))
+        signal = np.stack([_floats(path, values[a], a, lines) for a in ("ax", "ay", "az")], axis=1) / STANDARD_GRAVITY
         names = [v.strip().lower() for v in values["label"]]
         for name in set(names) - set(_GOAT_LABELS):
             dropped[name] = dropped.get(name, 0) + names.count(name)
@@ -92,10 +126,11 @@ def load_pvs(folder: str | Path) -> list[Recording]:
     recordings = []
     for run in runs:
         number = int(run.name.split()[-1])
-        sensor = _columns(run / "dataset_gps_mpu_left.csv", PVS_AXES)
-        onehot = _columns(run / "dataset_labels.csv", _PVS_COLUMNS)
-        signal = np.stack([_floats(run, sensor[a], a) for a in PVS_AXES], axis=1) / STANDARD_GRAVITY
-        flags = np.stack([_floats(run, onehot[c], c) for c in _PVS_COLUMNS], axis=1)  # (T, 3)
+        sensor_file, labels_file = run / "dataset_gps_mpu_left.csv", run / "dataset_labels.csv"
+        sensor, sensor_lines = _columns(sensor_file, PVS_AXES)
+        onehot, onehot_lines = _columns(labels_file, _PVS_COLUMNS)
+        signal = np.stack([_floats(sensor_file, sensor[a], a, sensor_lines) for a in PVS_AXES], axis=1) / STANDARD_GRAVITY
+        flags = np.stack([_floats(labels_file, onehot[c], c, onehot_lines) for c in _PVS_COLUMNS], axis=1)  # (T, 3)
         if len(flags) != len(signal):
             raise ValueError(f"{run}: {len(signal)} sensor rows but {len(flags)} label rows; expected one label row per sample")
         labels = np.where(flags.sum(axis=1) == 1, flags.argmax(axis=1), -1)

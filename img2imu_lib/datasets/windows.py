@@ -3,19 +3,26 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from .recording import Recording
+
+INTEGER_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.uint16, torch.uint32,
+                  torch.uint64)  # raw ADC counts: converted to float32 like any other unit
 
 
 def check_windows(windows: np.ndarray | torch.Tensor, *, samples: int | None = None) -> torch.Tensor:
     """Validate a batch of tri-axial windows and return it as a float32 tensor (N, T, 3); with ``samples``,
     T must equal it (an exported classifier's window length).
 
-    Raises ``ValueError`` naming the offending shape or the first bad value.
+    ``windows`` may be a tensor, an array of any real dtype (float or int counts; any strides) or nested lists.
+    Raises ``ValueError`` naming the offending shape, dtype or the first bad value (NaN, inf, a float64 beyond
+    float32's range, a masked sample).
     """
-    x = torch.as_tensor(np.asarray(windows) if not torch.is_tensor(windows) else windows)
+    x = windows if torch.is_tensor(windows) else torch.as_tensor(_as_array(windows))
     if samples is not None and (x.ndim != 3 or tuple(x.shape[1:]) != (samples, 3) or len(x) == 0):
         raise ValueError(f"windows have shape {tuple(x.shape)}; expected (N, {samples}, 3) with N >= 1: "
                          f"acceleration in g, axes x, y, z, {samples} samples per window")
@@ -23,15 +30,38 @@ def check_windows(windows: np.ndarray | torch.Tensor, *, samples: int | None = N
         raise ValueError(f"windows have shape {tuple(x.shape)}; expected (N, T, 3): add a batch axis with x[None]")
     if x.ndim != 3 or x.shape[-1] != 3:
         raise ValueError(f"windows have shape {tuple(x.shape)}; expected (N, T, 3) with 3 axes (x, y, z) last")
-    if not (x.dtype.is_floating_point or x.dtype in (torch.int8, torch.int16, torch.int32, torch.int64)):
+    if not (x.dtype.is_floating_point or x.dtype in INTEGER_DTYPES):
         raise ValueError(f"windows have dtype {x.dtype}; expected a real number type")
-    x = x.to(torch.float32)
-    if not torch.isfinite(x.sum(dim=(1, 2), dtype=torch.float64)).all():  # cheap test; locate only on failure
-        bad = ~torch.isfinite(x)
+    x32 = x.to(torch.float32)
+    if not torch.isfinite(x32.sum(dim=(1, 2), dtype=torch.float64)).all():  # cheap test; locate only on failure
+        bad = ~torch.isfinite(x32)
         if bad.any():
             n, t, a = (int(i) for i in bad.nonzero()[0])
-            raise ValueError(f"windows[{n}, {t}, {a}] is {x[n, t, a].item()}; every sample must be finite (no NaN or inf)")
-    return x
+            value = x[n, t, a].item()
+            if math.isfinite(value):  # finite in float64, infinite in float32
+                raise ValueError(f"windows[{n}, {t}, {a}] is {value:g}, beyond float32's range (|x| < 3.4e38); "
+                                 f"expected samples in g: check the units and look for corrupt samples")
+            raise ValueError(f"windows[{n}, {t}, {a}] is {value}; every sample must be finite (no NaN or inf)")
+    return x32
+
+
+def _as_array(windows: object) -> np.ndarray:
+    """An array or nested lists as a numpy array of numbers torch can share, or a ValueError saying why not."""
+    if np.ma.is_masked(windows):  # np.asarray would silently use the values under the mask
+        where = ", ".join(str(int(i)) for i in np.argwhere(np.ma.getmaskarray(windows))[0])
+        raise ValueError(f"windows[{where}] is masked; fill or drop masked samples first (windows.filled(...))")
+    try:
+        array = np.asarray(windows)
+    except ValueError as error:  # nested lists of unequal lengths
+        raise ValueError(f"windows cannot be read as one array ({error}); expected (N, T, 3), "
+                         f"every window of the same length") from None
+    if array.dtype.kind not in "iuf":  # bools, complex numbers, strings, objects, dates
+        raise ValueError(f"windows have dtype {array.dtype}; expected a real number type (float32 in g, or int counts)")
+    if array.dtype.itemsize > 8:  # long double: torch has no such type
+        array = array.astype(np.float64)
+    if any(stride < 0 for stride in array.strides):  # np.flip and [::-1] views; torch takes no negative strides
+        array = array.copy()
+    return array
 
 
 def sliding_windows(

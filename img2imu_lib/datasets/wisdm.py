@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import check_file
 from .recording import Recording
 
 WISDM_FS = 20.0  # Hz
@@ -33,7 +34,7 @@ STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 
 def parse_wisdm(path: str | Path) -> tuple[list[tuple[int, int, int, float, float, float]], Counter]:
     """Read the raw file into (user, activity, timestamp, x, y, z) records and counts of skips."""
-    path = Path(path)
+    path = check_file(Path(path), "the WISDM raw file WISDM_ar_v1.1_raw.txt")
     records = []
     skipped: Counter = Counter()
     with open(path, encoding="utf-8", errors="replace") as f:

@@ -29,7 +29,9 @@ import torch
 from onnxruntime import quantization as oq
 from torch import nn
 
+from ..checks import check_field_types
 from ..images import spectrogram as conversion
+from ..images.parameters import check_spectrogram_params
 from ..datasets.windows import check_windows
 from .ondevice import MODEL_FILES, file_sha256, read_manifest, session
 
@@ -51,6 +53,7 @@ class OnDeviceSizes:
     calibration_windows: int  # training-subject windows calibrating the int8 activation ranges
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.repeats < 1 or self.warmup < 0 or self.calibration_windows < 1:
             raise ValueError(f"repeats={self.repeats}, warmup={self.warmup}, calibration_windows="
                              f"{self.calibration_windows}: expected at least one timed run and one window, warmup >= 0")
@@ -66,7 +69,7 @@ class SpectrogramModule(nn.Module):
     def __init__(self, *, window_samples: int, fs: float, nfft: int, noverlap: int,
                  size: tuple[int, int] = conversion.IMAGE_SIZE) -> None:
         super().__init__()
-        conversion.check_spectrogram_params(window_samples, fs, nfft, noverlap)
+        check_spectrogram_params(window_samples, fs, nfft, noverlap)
         self.window_samples, self.fs, self.nfft, self.noverlap = window_samples, float(fs), nfft, noverlap
         grid = (nfft // 2 + 1, conversion.segment_count(window_samples, nfft=nfft, noverlap=noverlap))  # (F, M)
         rows, cols = conversion.resize_matrices(grid, tuple(size))

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..pretraining.config import read_checkpoint
 from ..pretraining.methods import method_kind
-from ..store import record_key, sha256_of
+from ..store import load_tensors, record_key, sha256_of
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,7 @@ def resnet18_from_state_dict(path: str | Path) -> nn.Module:
     """A ResNet18 backbone (``fc`` the identity) from a state dict saved by other code: torchvision's layout,
     optionally under ``state_dict`` and behind prefixes such as MoCo's ``module.encoder_q.``; ``fc`` is dropped."""
     path = Path(path)
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for foreign or truncated files
-        raise ValueError(f"{path}: not a readable PyTorch state dict ({type(err).__name__}: {err})") from err
+    saved = load_tensors(path, what="PyTorch state dict")
     state = saved.get("state_dict", saved) if isinstance(saved, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: expected a state dict of tensors (or one under 'state_dict')")
@@ -84,8 +81,8 @@ def candidate_from_file(path: str | Path, *, name: str | None = None) -> Candida
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     if (folder / "checkpoint.pt").is_file() and (path.is_dir() or path.name == "checkpoint.pt"):
-        saved = read_checkpoint(folder / "checkpoint.pt")
-        if isinstance(saved, dict) and "config" in saved and "model" in saved:
+        saved = load_tensors(folder / "checkpoint.pt", what="pre-training checkpoint or state dict")
+        if isinstance(saved, dict) and isinstance(saved.get("config"), dict) and "model" in saved:
             config = saved["config"]
             seconds = config.get("window_seconds") if method_kind(config["method"]) == "sensor" else None
             return checkpoint_candidate(name or config["method"], folder, seconds=seconds, method=config["method"])

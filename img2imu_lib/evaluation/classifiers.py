@@ -17,7 +17,8 @@ import torch
 import torchvision
 from torch import nn
 
-from ..store import cache_dir, record_key, save_atomic
+from ..checks import check_field_types
+from ..store import cache_dir, load_cached_tensors, record_key, save_atomic
 from .explain import classifier
 from ..datasets.protocol import Split
 from .bounds import per_class_sample, train_fully_supervised
@@ -38,6 +39,7 @@ class ExplainSizes:
     samples_per_class: int  # windows per class offered by the explorer widget
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.supervised_epochs < 1 or self.samples_per_class < 1 or (self.compared_windows is not None
                                                                         and self.compared_windows < 1):
             raise ValueError(f"{self}: expected at least one epoch, one sample per class and one compared window")
@@ -79,11 +81,11 @@ def supervised_classifier(data: EvalData, split: Split, *, spectrogram: tuple[in
                       "optimizer": "Adam lr 1e-3, batch 32"})
     path = cache_dir() / "classifiers" / f"fully_supervised_2d-{data.name}-{key}.pt"
     model = torchvision.models.resnet18(weights=None, num_classes=len(data.classes))
-    if path.exists():
+    if path.exists() and (cached := load_cached_tensors(path)) is not None:  # a damaged one is trained again
         try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            model.load_state_dict(cached)
             return model.eval()
-        except Exception:  # a file cut short: train again
+        except (RuntimeError, TypeError, AttributeError):  # a state dict of another network: train again
             path.unlink()
     trained, _ = train_fully_supervised("image", data, split.train, spectrogram=tuple(spectrogram), epochs=epochs,
                                         seed=split.seed, progress=progress)

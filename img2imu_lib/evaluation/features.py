@@ -10,7 +10,7 @@ import torch
 from ..datasets.perturbations import SENSORY_PERTURBATIONS
 from ..images.spectrogram import spectrogram_images
 from ..pretraining.methods import KINDS
-from ..store import cache_dir, record_key, save_atomic
+from ..store import cache_dir, load_cached_tensors, record_key, save_atomic
 from .candidates import Candidate
 from .data import EvalData
 from .probe import extract_features
@@ -64,11 +64,8 @@ def features(candidate: Candidate, data: EvalData, *, spectrogram: tuple[int, in
     except ValueError as err:
         raise ValueError(f"{candidate.name}: {err}") from None
     path = _features_path(candidate, data, spectrogram, perturbation, perturbation_seed)
-    if path.exists():
-        try:
-            return torch.load(path, weights_only=True)
-        except Exception:  # a file cut short: compute again
-            path.unlink()
+    if path.exists() and (cached := load_cached_tensors(path)) is not None:  # a damaged one is computed again
+        return cached
     windows = perturbed(data.windows, perturbation, seed=perturbation_seed)
     backbone = candidate.load().eval()
     before = {k: v.clone() for k, v in backbone.state_dict().items()}

@@ -27,6 +27,7 @@ from ..store import cached_record, records_dir
 from .bounds import fully_supervised, per_class_sample
 from .candidates import Candidate
 from .data import EvalData, seed_splits
+from ..checks import check_field_types, check_seed
 from .features import RESULTS_VERSION, features
 from .linear import linear_eval
 from .probe import macro_f1
@@ -55,6 +56,9 @@ class EvalSizes:
     perturbation_seed: int = 0  # the draws of Table I's perturbed test copies
 
     def __post_init__(self) -> None:
+        check_field_types(self)
+        for seed in (*self.seeds, self.perturbation_seed):
+            check_seed(seed)
         if not self.seeds or self.shots < 1 or self.probe_epochs < 1 or not self.spectrograms or not self.curve_shots:
             raise ValueError(f"seeds={self.seeds}, shots={self.shots}, probe_epochs={self.probe_epochs}, "
                              f"spectrograms={self.spectrograms}, curve_shots={self.curve_shots}: expected seeds, "

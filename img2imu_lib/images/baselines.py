@@ -19,19 +19,36 @@ from .augmentations import OneOf
 from .augmentations import check_images
 from .augmentations import uniform_draws
 
+UNIT_SLACK: float = 1e-3  # [0, 1] images overshoot by resize rounding (1e-6); normalised ones reach -2.1 and 2.6
+
+
+def check_unit_images(images: torch.Tensor) -> None:
+    """Raise ValueError unless ``images`` is a float batch (N, 3, H, W) in [0, 1] units: torchvision's colour ops
+    clip to [0, 1], which would flatten ImageNet-normalised images without a word."""
+    check_images(images)
+    if not images.dtype.is_floating_point:
+        raise ValueError(f"images have dtype {images.dtype}; expected float images in [0, 1] units")
+    if images.numel() == 0:
+        return
+    low, high = (float(v) for v in images.aminmax())
+    if not (low >= -UNIT_SLACK and high <= 1.0 + UNIT_SLACK):  # NaN fails too
+        raise ValueError(f"images span [{low:.3g}, {high:.3g}]; expected [0, 1] units "
+                         f"(spectrogram_images(..., normalize=False)), normalised after augmenting")
+
 
 @dataclass(frozen=True)
 class PerSample:
     """Run a torchvision v2 transform on each image separately, seeded from the generator.
 
     torchvision transforms draw from torch's global generator; each call here runs inside
-    ``torch.random.fork_rng`` seeded from ``generator``, so results depend on it alone.
+    ``torch.random.fork_rng`` seeded from ``generator``, so results depend on it alone. Images are in [0, 1]
+    units, as every augmentation's (``check_unit_images``): torchvision's colour transforms clip to that range.
     """
 
     transform: Callable[[torch.Tensor], torch.Tensor]
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        check_images(images)
+        check_unit_images(images)
         seeds = torch.randint(0, 2**62, (images.shape[0],), generator=generator)
         outs = []
         for img, seed in zip(images, seeds):
@@ -85,7 +102,7 @@ class ImageOp:
             raise ValueError(f"unknown op {self.name!r}; expected one of {sorted(_ALL_OPS)}")
 
     def __call__(self, images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        check_images(images)
+        check_unit_images(images)
         op, low, high = _ALL_OPS[self.name]
         magnitudes = uniform_draws(images.shape[0], low, high, generator)
         return torch.stack([op(img.clamp(0, 1), float(m)) for img, m in zip(images, magnitudes)])

@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Sampler
 
-from ..store import cache_dir
+from ..checks import check_field_types, check_seed
+from ..images.augmentations import sensor_aware_augmentations
+from ..store import UnreadableFile, cache_dir, load_tensors
 from .methods import method_spec
 from .moco import MoCoConfig
 from .sensor import CPCHARConfig, LimuBertConfig, MultiTaskHARConfig, SimCLRHARConfig
@@ -92,10 +94,16 @@ class PretrainConfig:
     precision: str = "fp32"  # fp32, bf16 autocast (for CPUs and GPUs with bf16 arithmetic), or fp64 (checks)
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # 2.5 epochs, "40", True as a batch size: a ValueError naming the field
+        for name in nested_configs():
+            check_field_types(getattr(self, name))
         method_spec(self.method)  # ValueError naming the methods of the table for any other name
-        for name, kind in nested_configs().items():
-            if not isinstance(getattr(self, name), kind):
-                raise ValueError(f"{name}={getattr(self, name)!r}; expected a {kind.__name__}")
+        check_seed(self.seed)
+        sensor_aware_augmentations(self.augmentations)  # ValueError naming the pool for an unknown name
+        if min(self.corpus_size, self.max_steps, self.num_workers, self.sensor_windows) < 0 or self.window_seconds <= 0:
+            raise ValueError(f"corpus_size={self.corpus_size}, max_steps={self.max_steps}, num_workers={self.num_workers}, "
+                             f"sensor_windows={self.sensor_windows}, window_seconds={self.window_seconds}: expected "
+                             f"counts >= 0 and a positive window length")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"warmup_epochs={self.warmup_epochs}; expected 0 <= warmup_epochs < epochs={self.epochs}")
         if self.precision not in PRECISIONS:
@@ -176,26 +184,47 @@ class EpochOrder(Sampler[list[int]]):
         return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
 
 
-def read_checkpoint(path: Path) -> object:
-    """What a run's ``checkpoint.pt`` holds, unchecked: the one place the library unpickles a checkpoint (it
-    keeps generator states and the config as Python objects, so it is not read with ``weights_only``)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
+def read_checkpoint(path: Path) -> dict:
+    """What a run's ``checkpoint.pt`` holds (``store.load_tensors``: tensors and plain data only, so a
+    checkpoint from anyone can be opened), unchecked against any config; an ``UnreadableFile`` naming the
+    file when it is damaged, asks for code, or is not a checkpoint of this library."""
+    state = load_tensors(path, what="pre-training checkpoint")
+    if not isinstance(state, dict) or not {"config", "config_key", "model"} <= set(state):
+        kind = type(state).__name__ if not isinstance(state, dict) else f"dict with keys {sorted(state)[:6]}"
+        raise UnreadableFile(f"{path}: holds a {kind}; expected a pre-training checkpoint of this library "
+                             f"(a dict with config, config_key, model ...)")
+    return state
 
 
 def load_checkpoint(path: Path, config: PretrainConfig | None = None) -> dict:
     """A checkpoint made with ``config`` (None: with the config saved in it, which must still give its key);
-    a clear error for a corrupt file or another config."""
+    a clear error for a damaged file or another config, naming the fields that differ."""
     try:
         state = read_checkpoint(path)
-    except Exception as err:  # torch raises several types for a damaged file
-        raise ValueError(f"{path}: not a readable checkpoint ({err}); delete it to start over") from err
-    if config is None and isinstance(state, dict) and isinstance(state.get("config"), dict):
-        config = PretrainConfig.from_dict(state["config"])
-    if not isinstance(state, dict) or config is None or state.get("config_key") != config.key():
-        made = state.get("config") if isinstance(state, dict) else None
-        expected = config.as_dict() if config else "a checkpoint of this library, with its config"
-        raise ValueError(f"{path}: made with another config ({made}); expected {expected}")
+    except UnreadableFile as err:
+        raise UnreadableFile(f"{err}; delete it to start over") from err
+    try:
+        saved = PretrainConfig.from_dict(state["config"])
+    except (TypeError, ValueError) as err:
+        raise UnreadableFile(f"{path}: its config cannot be read ({err}); made by another version?") from err
+    config = config if config is not None else saved
+    if state["config_key"] != config.key():
+        changed = config_differences(saved, config)
+        raise ValueError(f"{path}: made with another config: {changed or 'the same fields, another key (another version?)'}; "
+                         f"use another folder, or delete it to start over")
     return state
+
+
+def config_differences(saved: PretrainConfig, wanted: PretrainConfig) -> str:
+    """``field: saved -> wanted`` for every (nested) field that differs, in one line."""
+    def flat(values: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in values.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    a, b = flat(saved.as_dict()), flat(wanted.as_dict())
+    return ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
 
 
 @dataclass(frozen=True)
@@ -221,6 +250,7 @@ class PretrainSizes:
     sensor_seconds: tuple[float, ...] = (2.0, 5.0, 10.0)  # window lengths in s the sensor baselines are trained for
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if not self.sensor_seconds or min(self.sensor_seconds) <= 0:
             raise ValueError(f"sensor_seconds={self.sensor_seconds}; expected at least one positive window length")
         if min(self.corpus_size, self.queue_size) < 1 or min(self.sensor_windows, self.max_steps) < 0:

@@ -18,6 +18,8 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet18_Weights
 
+from ..store import UnreadableFile, load_tensors
+
 URL = ResNet18_Weights.IMAGENET1K_V1.url  # https://download.pytorch.org/models/resnet18-f37072fd.pth
 DOWNLOAD_COMMAND = "python -c \"import torchvision; torchvision.models.resnet18(weights='IMAGENET1K_V1')\""
 
@@ -46,10 +48,9 @@ def imagenet_backbone() -> nn.Module:
         raise WeightsNotCached(f"torchvision's ImageNet ResNet18 weights are not at {path} (they are never downloaded "
                                f"implicitly); download them once ({URL}, 45 MB) with: {DOWNLOAD_COMMAND}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a truncated or foreign file
-        raise ValueError(f"{path}: not a readable state_dict ({type(err).__name__}: {err}); "
-                         f"delete it and run: {DOWNLOAD_COMMAND}") from err
+        state = load_tensors(path, what="ResNet18 state dict")
+    except UnreadableFile as err:
+        raise UnreadableFile(f"{err}; delete it and run: {DOWNLOAD_COMMAND}") from err
     model = torchvision.models.resnet18(weights=None)
     model.load_state_dict(state)
     model.fc = nn.Identity()

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ..checks import check_field_types
 from .schedule import learning_rate
 
 Gather = Callable[[torch.Tensor], torch.Tensor]  # (n, ...) on each process -> (world * n, ...)
@@ -34,6 +35,7 @@ class MoCoConfig:
     mlp_head: bool = True  # MoCo v2's two-layer projection head
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.dim < 1 or self.queue_size < 1:
             raise ValueError(f"dim={self.dim}, queue_size={self.queue_size}; expected positive sizes")
         if not 0.0 <= self.momentum < 1.0:

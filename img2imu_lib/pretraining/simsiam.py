@@ -19,6 +19,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ..checks import check_field_types
 from .moco import Gather, grouped, without_head
 
 
@@ -29,6 +30,9 @@ class SimSiamConfig:
     base_lr: float = 0.05  # lr = base_lr x batch / 256 (the official recipe)
     momentum: float = 0.9  # SGD momentum (the official recipe)
     weight_decay: float = 1e-4  # (the official recipe)
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 def projector(width: int, dim: int) -> nn.Sequential:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ..checks import check_field_types
 from ..images.baselines import moco_v2_augmentations
 from ..images.spectrogram import IMAGE_SIZE
 from ..images.spectrogram import normalize_images
@@ -37,6 +38,7 @@ class SupervisedConfig:
     image_size: tuple[int, int] = IMAGE_SIZE  # (H, W) of the augmented crops, the size of the sensor images
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.num_classes < 2:
             raise ValueError(f"num_classes={self.num_classes}; supervised training needs at least 2")
         if self.lr <= 0 or self.reference_batch < 1:

@@ -11,7 +11,9 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,8 +28,8 @@ from tqdm.auto import tqdm
 from . import distributed
 from .distributed import World
 from .methods import build, corpus_facts, load_corpus_for
-from ..store import commit, save_atomic
-from .config import EpochOrder, PretrainConfig, bf16_hardware, load_checkpoint
+from ..store import UnreadableFile, commit, remove_stale_temporaries, save_atomic
+from .config import EpochOrder, PretrainConfig, bf16_hardware, config_differences, load_checkpoint
 from ..progress import progress_bar
 
 
@@ -112,11 +114,22 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
     if config.groups % world.size:
         raise ValueError(f"groups={config.groups} is not a multiple of the {world.size} processes")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: a file, not a run folder; give a folder for checkpoint.pt and record.json")
     out.mkdir(parents=True, exist_ok=True)
-    record_path = out / "record.json"
-    if record_path.exists() and (record := json.loads(record_path.read_text())).get("config_key") == config.key():
-        return record
-    corpus = corpus if corpus is not None else load_corpus_for(config, progress=progress and world.main)
+    with run_folder_lock(out, world):
+        record = finished_record(out, config)
+        if record is not None:
+            return record
+        if world.main:
+            for stale in remove_stale_temporaries(out):
+                tqdm.write(f"removed {stale}: a temporary file left by a process that no longer runs")
+        world.barrier()
+        corpus = corpus if corpus is not None else load_corpus_for(config, progress=progress and world.main)
+        return _train(config, corpus, out, world, progress)
+
+
+def _train(config: PretrainConfig, corpus: Dataset, out: Path, world: World, progress: bool) -> dict:
     run = start(config, corpus, out / "checkpoint.pt", world)
     with progress_bar(total=run.total_steps, initial=run.state["global_step"], desc=f"pre-training {config.method}",
                       disable=not (progress and world.main)) as bar:
@@ -130,11 +143,80 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
             if run.state["step"] >= run.steps_per_epoch:
                 run.state["epoch"] += 1
                 run.state["step"] = 0
+    failed = getattr(corpus, "failed", None)  # an image folder's files that failed after its check, per process
+    if isinstance(failed, torch.Tensor) and world.distributed:
+        for flags in world.gather_objects(failed.clone()):
+            failed |= flags  # so the main process's record counts every process's skips
     record = make_record(run, corpus)
     if world.main:
-        save_atomic(json.dumps(record, indent=1), record_path)
+        save_atomic(json.dumps(record, indent=1), out / "record.json")
     world.barrier()
     return record
+
+
+def finished_record(out: Path, config: PretrainConfig) -> dict | None:
+    """The record of a finished run of ``config`` in ``out``, None when there is none; a finished run of another
+    config is an error naming the fields that differ (it is never trained over). A record is only trusted beside a readable checkpoint of the same config at its
+    last step: a damaged or missing ``checkpoint.pt`` is a clear error, never a finished run."""
+    path = out / "record.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UnreadableFile(f"{path}: not a run record, cut short or damaged ({err}); delete it (the checkpoint "
+                             f"beside it resumes the run)") from err
+    if not isinstance(record, dict) or not isinstance(record.get("steps"), int):
+        raise UnreadableFile(f"{path}: not a run record of this library (expected a JSON object with config_key and "
+                             f"steps); delete it")
+    if record.get("config_key") != config.key():
+        try:
+            changed = config_differences(PretrainConfig.from_dict(record["config"]), config)
+        except (KeyError, TypeError, ValueError):
+            changed = "a config this version cannot read"
+        raise ValueError(f"{path}: a finished run of another config ({changed}); use another folder, or delete the "
+                         f"folder to train this config in it")
+    checkpoint = out / "checkpoint.pt"
+    if not checkpoint.exists():
+        raise FileNotFoundError(f"{path} says the run finished, but {checkpoint} is missing; delete the record to "
+                                f"train again")
+    saved = load_checkpoint(checkpoint, config)
+    if saved["state"]["global_step"] != record["steps"]:
+        raise UnreadableFile(f"{checkpoint} is at step {saved['state']['global_step']}, but {path} says the run "
+                             f"finished at step {record['steps']}; delete the record to resume from the checkpoint")
+    return record
+
+
+class RunFolderInUse(RuntimeError):
+    """Another process is pre-training in the run folder."""
+
+
+@contextlib.contextmanager
+def run_folder_lock(out: Path, world: World) -> Iterator[None]:
+    """Hold ``out/.lock`` (the main process) while a run trains there: a second process pre-training into the same
+    folder gets a clear error instead of writing over its checkpoints. The lock goes with its process (even
+    ``kill -9``)."""
+    if not world.main:
+        yield
+        return
+    import fcntl
+
+    with open(out / ".lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise RunFolderInUse(f"{out} is in use by {holder}, which is pre-training there; wait for it or use "
+                               f"another --out folder") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
 
 
 def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> Run:

@@ -81,5 +81,5 @@ def test_wrong_structure_names_the_file(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="HAPT file not found"):
+    with pytest.raises(FileNotFoundError, match=r"nothing.pkl.gz: no such file; expected the HAPT.pkl.gz file"):
         L.load_hapt(tmp_path / "nothing.pkl.gz")

@@ -29,7 +29,7 @@ import pytest
 import torch
 
 from img2imu_lib.pretraining.distributed import World, current
-from img2imu_lib.pretraining.config import PretrainConfig
+from img2imu_lib.pretraining.config import PretrainConfig, read_checkpoint
 from img2imu_lib.pretraining.moco import MoCoConfig
 from img2imu_lib.pretraining.trainer import pretrain
 
@@ -42,7 +42,7 @@ SCRIPT = """
 import sys
 from img2imu_lib.pretraining import distributed
 from img2imu_lib.pretraining.moco import MoCoConfig
-from img2imu_lib.pretraining.config import PretrainConfig
+from img2imu_lib.pretraining.config import PretrainConfig, read_checkpoint
 from img2imu_lib.pretraining.trainer import pretrain
 
 world = distributed.init_from_env()
@@ -69,7 +69,7 @@ def _literal(config: dict) -> str:
 
 
 def weights(folder) -> dict[str, torch.Tensor]:
-    return torch.load(folder / "checkpoint.pt", weights_only=False)["model"]
+    return read_checkpoint(folder / "checkpoint.pt")["model"]
 
 
 def differing(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> list[str]:

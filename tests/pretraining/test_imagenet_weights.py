@@ -54,7 +54,7 @@ def test_cached_weights_load_without_head(torch_home, weights_bytes):
 def test_corrupt_cached_file_names_it(torch_home):
     W.weights_path().parent.mkdir(parents=True)
     W.weights_path().write_bytes(b"truncated")
-    with pytest.raises(ValueError, match="not a readable state_dict.*delete it"):
+    with pytest.raises(ValueError, match="not a readable ResNet18 state dict.*delete it"):
         W.imagenet_backbone()
 
 

@@ -11,7 +11,7 @@ import torch
 
 from img2imu_lib.pretraining.methods import SENSOR_METHODS, build
 from img2imu_lib.pretraining.moco import MoCoConfig
-from img2imu_lib.pretraining.config import PretrainConfig
+from img2imu_lib.pretraining.config import PretrainConfig, read_checkpoint
 from img2imu_lib.pretraining.sensor import WindowCorpus
 from img2imu_lib.pretraining.trainer import pretrain, trained_backbone
 from img2imu_lib.pretraining.wrappers import split
@@ -47,7 +47,7 @@ def test_image_backbone_from_a_checkpoint(tmp_path):
     config = PretrainConfig(batch_size=8, epochs=1, warmup_epochs=0, max_steps=1, moco=MoCoConfig(queue_size=16))
     pretrain(config, tmp_path, corpus=Corpus(), progress=False)
     backbone = trained_backbone(tmp_path)
-    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+    saved = read_checkpoint(tmp_path / "checkpoint.pt")["model"]
     assert torch.equal(backbone.conv1.weight, saved["net.encoder_q.conv1.weight"])  # the query encoder, trained
     assert backbone(torch.rand(2, 3, 96, 128)).shape == (2, 512)
     with pytest.raises(FileNotFoundError, match="no checkpoint; pre-train first"):
@@ -78,13 +78,13 @@ def test_a_sensor_run_with_dropout_resumes_to_the_same_weights(tmp_path, windows
     whole = pretrain(config, tmp_path / "whole", corpus=windows, progress=False)
     first = pretrain(dataclasses.replace(config, max_steps=3), tmp_path / "part", corpus=windows, progress=False)
     (tmp_path / "part" / "record.json").unlink()  # as if the process had died right after the checkpoint of step 3
-    saved = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
+    saved = read_checkpoint(tmp_path / "part" / "checkpoint.pt")
     saved["config"], saved["config_key"] = config.as_dict(), config.key()  # the same run, stopped at step 3
     torch.save(saved, tmp_path / "part" / "checkpoint.pt")
     resumed = pretrain(config, tmp_path / "part", corpus=windows, progress=False)
     assert first["losses"] == whole["losses"][:3] and resumed["losses"] == whole["losses"]
-    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
+    a = read_checkpoint(tmp_path / "whole" / "checkpoint.pt")["model"]
+    b = read_checkpoint(tmp_path / "part" / "checkpoint.pt")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

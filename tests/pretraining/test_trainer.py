@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from img2imu_lib.pretraining.corpora import OfflineCorpus
 from img2imu_lib.pretraining.moco import MoCoConfig
-from img2imu_lib.pretraining.config import EpochOrder, PretrainConfig
+from img2imu_lib.pretraining.config import EpochOrder, PretrainConfig, read_checkpoint
 from img2imu_lib.pretraining.trainer import pretrain
 
 CONFIG = PretrainConfig(batch_size=8, epochs=2, warmup_epochs=1, moco=MoCoConfig(queue_size=32), max_steps=6,
@@ -50,12 +50,12 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path):
     whole = pretrain(CONFIG, tmp_path / "whole", corpus=Corpus(), progress=False)
     with pytest.raises(KeyboardInterrupt):
         pretrain(CONFIG, tmp_path / "resumed", corpus=Corpus(limit=4 * 8), progress=False)  # dies loading step 5
-    saved = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
+    saved = read_checkpoint(tmp_path / "resumed" / "checkpoint.pt")
     assert saved["state"]["global_step"] == 3  # the checkpoint of step 3 survived the crash
     resumed = pretrain(CONFIG, tmp_path / "resumed", corpus=Corpus(), progress=False)
     assert resumed["steps"] == whole["steps"] == 6 and resumed["losses"] == whole["losses"]
-    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["model"]
+    a = read_checkpoint(tmp_path / "whole" / "checkpoint.pt")["model"]
+    b = read_checkpoint(tmp_path / "resumed" / "checkpoint.pt")["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # queue and key encoder included
 
 
@@ -73,13 +73,13 @@ def test_record_and_reuse(tmp_path):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(FloatingPointError, match="loss is nan at step 4"):
         pretrain(CONFIG, tmp_path, corpus=Corpus(limit=4 * 8, crash=False), progress=False)
-    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    saved = read_checkpoint(tmp_path / "checkpoint.pt")
     assert saved["state"]["global_step"] == 3
 
 
 def test_bad_checkpoints(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="checkpoint.pt: not a readable checkpoint"):
+    with pytest.raises(ValueError, match="checkpoint.pt: not a pre-training checkpoint this library opens"):
         pretrain(CONFIG, tmp_path, corpus=Corpus(), progress=False)
     other = PretrainConfig(**{**CONFIG.__dict__, "seed": 9})
     pretrain(other, tmp_path / "other", corpus=Corpus(), progress=False)

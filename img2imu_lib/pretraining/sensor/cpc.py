@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...checks import check_field_types
 from ...datasets.windows import check_windows
 from .encoders import check_axes_last
 from .normalization import Standardize, StandardizedConfig
@@ -64,7 +65,8 @@ class CPCHARConfig(StandardizedConfig):
     dropout: float = 0.2  # encoder dropout (enhanced code)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        super().__post_init__()  # the statistics become tuples first
+        check_field_types(self)
         if self.aggregator not in ("conv", "gru"):
             raise ValueError(f"aggregator={self.aggregator!r}; expected 'conv' or 'gru'")
         if self.prediction_steps < 1 or self.negatives < 1 or self.lr <= 0 or self.weight_decay < 0:

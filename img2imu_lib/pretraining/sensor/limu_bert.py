@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...checks import check_field_types
 from ...datasets.windows import check_windows
 from .encoders import LimuBertEncoder, MeanOverTime
 from .normalization import Standardize, StandardizedConfig
@@ -47,7 +48,8 @@ class LimuBertConfig(StandardizedConfig):
     weight_decay: float = 0.0  # (the paper grid-searches 0, 1e-3, 1e-4)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        super().__post_init__()  # the statistics become tuples first
+        check_field_types(self)
         if self.hidden % self.heads != 0 or min(self.hidden, self.layers, self.heads, self.feed_forward, self.max_len) < 1:
             raise ValueError(f"hidden={self.hidden}, heads={self.heads}, layers={self.layers}; expected positive sizes, "
                              "hidden divisible by heads")

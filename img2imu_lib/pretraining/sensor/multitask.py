@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...checks import check_field_types
 from ...datasets.windows import check_windows
 from ...datasets.perturbations import mask, rotate
 from .augmentations import channel_shuffle, gaussian_noise, negate, scale, time_flip, time_warp
@@ -54,7 +55,8 @@ class MultiTaskHARConfig(StandardizedConfig):
     dropout: float = 0.1  # encoder dropout (Haresamudram et al. 2022)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        super().__post_init__()  # the statistics become tuples first
+        check_field_types(self)
         unknown = [t for t in self.tasks if t not in TRANSFORMATIONS]
         if unknown or not self.tasks or len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks={self.tasks}; expected distinct names from {tuple(TRANSFORMATIONS)}")

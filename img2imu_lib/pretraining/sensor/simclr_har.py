@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...checks import check_field_types
 from ...datasets.windows import check_windows
 from ...datasets.perturbations import rotate
 from .augmentations import scale
@@ -40,7 +41,8 @@ class SimCLRHARConfig(StandardizedConfig):
     dropout: float = 0.1  # encoder dropout (Haresamudram et al. 2022)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        super().__post_init__()  # the statistics become tuples first
+        check_field_types(self)
         if self.temperature <= 0 or self.lr <= 0 or self.weight_decay < 0:
             raise ValueError(f"temperature={self.temperature}, lr={self.lr}, weight_decay={self.weight_decay}; "
                              "expected temperature > 0, lr > 0, weight_decay >= 0")
