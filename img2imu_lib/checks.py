@@ -1,4 +1,4 @@
-"""Checks of parameters before they reach the numbers: the types of a config's fields, and seeds.
+"""Checks of parameters before they reach the numbers: the types of a config's fields, seeds, counts and rates.
 
 A config written by hand, read from JSON or passed by papermill can hold ``2.5`` where a count is
 meant, ``"40"`` for an epoch count or ``True`` for a size; Python would carry each a long way
@@ -32,6 +32,19 @@ def check_whole(value: object, name: str, *, least: int | None = None) -> int:
     if least is not None and value < least:
         raise ValueError(f"{name}={value}; expected a whole number >= {least}")
     return int(value)
+
+
+def check_rate(fs: object, name: str = "fs", *, within: tuple[float, float] | None = None) -> float:
+    """``fs`` as a float, or an error naming it: a sampling rate in Hz is a finite number > 0 (not a bool), and
+    from ``within[0]`` to ``within[1]`` where a range is given."""
+    if isinstance(fs, bool) or not isinstance(fs, numbers.Real):
+        raise TypeError(f"{name}={fs!r} ({type(fs).__name__}); expected a sampling rate in Hz, a number > 0")
+    if within is not None and not (math.isfinite(fs) and within[0] <= fs <= within[1]):
+        raise ValueError(f"{name}={fs}; expected a positive sampling rate in Hz, finite, from {within[0]:g} to "
+                         f"{within[1]:g}")
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"{name}={fs!r}; expected a sampling rate in Hz, a finite number > 0")
+    return float(fs)
 
 
 def check_field_types(instance: object) -> None:

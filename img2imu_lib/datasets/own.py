@@ -39,9 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_rate
 from .labels import WHOLE, class_names, class_order, label_codes, label_names
 from .paths import check_file
-from .recording import Recording, check_rate
+from .recording import Recording
 
 REQUIRED = ("subject", "session", "x", "y", "z", "label")
 

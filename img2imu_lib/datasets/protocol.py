@@ -30,8 +30,8 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..checks import check_seed, check_whole
-from .recording import Recording, check_rate
+from ..checks import check_rate, check_seed, check_whole
+from .recording import Recording
 
 TARGET_FS = 50.0  # Hz, every dataset is resampled to this rate
 

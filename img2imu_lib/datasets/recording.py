@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-
-def check_rate(fs: object, name: str = "fs") -> float:
-    """``fs`` as a float, or an error naming it: a sampling rate in Hz is a finite number > 0 (not a bool)."""
-    if isinstance(fs, bool) or not isinstance(fs, numbers.Real):
-        raise TypeError(f"{name}={fs!r} ({type(fs).__name__}); expected a sampling rate in Hz, a number > 0")
-    if not (math.isfinite(fs) and fs > 0):
-        raise ValueError(f"{name}={fs!r}; expected a sampling rate in Hz, a finite number > 0")
-    return float(fs)
+from ..checks import check_rate
 
 
 @dataclass(frozen=True)

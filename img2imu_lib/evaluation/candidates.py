@@ -15,7 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ..pretraining.config import read_checkpoint
+from ..pretraining.config import is_run_checkpoint, read_checkpoint
 from ..pretraining.methods import method_kind
 from ..store import load_tensors, record_key, sha256_of
 
@@ -82,7 +82,7 @@ def candidate_from_file(path: str | Path, *, name: str | None = None) -> Candida
     folder = path if path.is_dir() else path.parent
     if (folder / "checkpoint.pt").is_file() and (path.is_dir() or path.name == "checkpoint.pt"):
         saved = load_tensors(folder / "checkpoint.pt", what="pre-training checkpoint or state dict")
-        if isinstance(saved, dict) and isinstance(saved.get("config"), dict) and "model" in saved:
+        if is_run_checkpoint(saved):
             config = saved["config"]
             seconds = config.get("window_seconds") if method_kind(config["method"]) == "sensor" else None
             return checkpoint_candidate(name or config["method"], folder, seconds=seconds, method=config["method"])

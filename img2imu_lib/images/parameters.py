@@ -26,12 +26,11 @@ limit gets the factor exactly 1, so the scaling leaves it, and its image, bit-id
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from ..checks import check_whole
+from ..checks import check_rate, check_whole
 
 POWER_LIMIT: float = 2.0**120  # largest |X|^2 and PSD let into float32 (which overflows at 2^128)
 FS_RANGE: tuple[float, float] = (1e-6, 1e9)  # Hz: wider than any IMU's rates; keeps the PSD weight a normal float32
@@ -40,11 +39,7 @@ FS_RANGE: tuple[float, float] = (1e-6, 1e9)  # Hz: wider than any IMU's rates; k
 def check_spectrogram_params(n_samples: int, fs: float, nfft: int, noverlap: int) -> None:
     """Raise ``ValueError`` naming the value when (fs, nfft, noverlap) cannot make an image of ``n_samples`` windows,
     ``TypeError`` when fs is not a real number or nfft, noverlap not whole numbers (a bool is neither)."""
-    if isinstance(fs, bool) or not isinstance(fs, numbers.Real):
-        raise TypeError(f"fs={fs!r} ({type(fs).__name__}); expected a sampling rate in Hz, a number > 0")
-    if not (math.isfinite(fs) and FS_RANGE[0] <= fs <= FS_RANGE[1]):
-        raise ValueError(f"fs={fs}; expected a positive sampling rate in Hz, finite, from {FS_RANGE[0]:g} to "
-                         f"{FS_RANGE[1]:g}")
+    check_rate(fs, within=FS_RANGE)
     for name, value in (("nfft", nfft), ("noverlap", noverlap)):
         check_whole(value, name)
     if nfft < 2:

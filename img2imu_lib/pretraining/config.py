@@ -94,9 +94,8 @@ class PretrainConfig:
     precision: str = "fp32"  # fp32, bf16 autocast (for CPUs and GPUs with bf16 arithmetic), or fp64 (checks)
 
     def __post_init__(self) -> None:
-        check_field_types(self)  # 2.5 epochs, "40", True as a batch size: a ValueError naming the field
-        for name in nested_configs():
-            check_field_types(getattr(self, name))
+        check_field_types(self)  # 2.5 epochs, "40", True as a batch size: a ValueError naming the field (the nested
+        # configs check their own fields when they are made)
         method_spec(self.method)  # ValueError naming the methods of the table for any other name
         check_seed(self.seed)
         sensor_aware_augmentations(self.augmentations)  # ValueError naming the pool for an unknown name
@@ -184,12 +183,17 @@ class EpochOrder(Sampler[list[int]]):
         return self.size // self.batch_size  # the last partial batch is dropped, as MoCo does
 
 
+def is_run_checkpoint(state: object) -> bool:
+    """Whether ``state`` (what a ``torch.save`` file held) is a pre-training checkpoint of this library."""
+    return isinstance(state, dict) and isinstance(state.get("config"), dict) and {"config_key", "model"} <= set(state)
+
+
 def read_checkpoint(path: Path) -> dict:
     """What a run's ``checkpoint.pt`` holds (``store.load_tensors``: tensors and plain data only, so a
     checkpoint from anyone can be opened), unchecked against any config; an ``UnreadableFile`` naming the
     file when it is damaged, asks for code, or is not a checkpoint of this library."""
     state = load_tensors(path, what="pre-training checkpoint")
-    if not isinstance(state, dict) or not {"config", "config_key", "model"} <= set(state):
+    if not is_run_checkpoint(state):
         kind = type(state).__name__ if not isinstance(state, dict) else f"dict with keys {sorted(state)[:6]}"
         raise UnreadableFile(f"{path}: holds a {kind}; expected a pre-training checkpoint of this library "
                              f"(a dict with config, config_key, model ...)")
