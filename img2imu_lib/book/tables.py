@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..evaluation.data import EvalData
-from .paper import ABLATIONS, PAPER_NFFT_WISDM, PAPER_ROW, SENSOR_ROWS, TABLE1_ROWS, paper_column, summary
+from .paper import (ABLATIONS, MOBILENET_ROWS, PAPER_NFFT_WISDM, PAPER_ROW, SENSOR_ROWS, TABLE1_ROWS, paper_column,
+                    summary)
 
 MISSING = "—"  # a number that is not there: not run here, or not in the paper
 NBSP = "\u00a0"  # joins a number to its spread, so a narrow column never breaks "0.363 ± 0.040" over lines
@@ -46,6 +47,36 @@ def spectrogram_rows(choice: Mapping[str, dict], settings: Sequence[tuple[int, i
             for n, o in settings]
 
 
+def chosen_rows(choices: Mapping[str, Mapping[str, dict]], datasets: Sequence[str]) -> list[dict[str, str]]:
+    """Per image row, the (nfft, noverlap) it chose on each dataset and that setting's mean validation macro-F1,
+    from ``scoring.spectrogram_choices``."""
+    rows = []
+    for row, by_data in choices.items():
+        line = {"method": row}
+        for name in datasets:
+            c = by_data.get(name)
+            line[name] = (f"{c['chosen'][0]}/{c['chosen'][1]} ({c['validation_f1'][tuple(c['chosen'])]:.3f})" if c
+                          else MISSING)
+        rows.append(line)
+    return rows
+
+
+def raw_rows(results: Results, raw: Results, datasets: Sequence[str]) -> list[dict[str, str]]:
+    """Table II's mean test macro-F1 per row and dataset with standardised features (the protocol here) and with
+    the raw ones (``scoring.raw_records``), and the change, for the rows scored both ways."""
+    rows = []
+    for row, by_data in raw.items():
+        line = {"method": row}
+        for name in datasets:
+            if name in by_data and name in results.get(row, {}):
+                scaled, unscaled = summary(results[row][name])[0], summary(by_data[name])[0]
+                line[name] = f"{scaled:.3f} / {unscaled:.3f} ({scaled - unscaled:+.3f})"
+            else:
+                line[name] = MISSING
+        rows.append(line)
+    return rows
+
+
 def _paper_cell(paper: Mapping[str, dict], row: str, column: str | None) -> str:
     source = PAPER_ROW.get(row, row)
     if column is None or source not in paper:
@@ -72,7 +103,7 @@ def table2_rows(results: Results, datasets: Sequence[str], paper: Sequence[dict]
     by_method = {row["method"]: row for row in paper or []}
     lines = []
     for row, records in results.items():
-        line = {"group": "sensor" if row in SENSOR_ROWS else "image", "method": row}
+        line = {"group": group(row), "method": row}
         means = []
         for name in datasets:
             record = records.get(name)
@@ -85,6 +116,11 @@ def table2_rows(results: Results, datasets: Sequence[str], paper: Sequence[dict]
         line["paper mean"] = _paper_cell(by_method, row, "average")
         lines.append(line)
     return lines
+
+
+def group(row: str) -> str:
+    """Table II's group of a row: sensor, image (the paper's ResNet18) or image, MobileNetV2 (seen ImageNet)."""
+    return "sensor" if row in SENSOR_ROWS else ("image, MobileNetV2" if row in MOBILENET_ROWS else "image")
 
 
 def table2_legend(datasets: Sequence[str]) -> str:

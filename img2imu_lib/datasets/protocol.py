@@ -9,6 +9,14 @@ Every rule here is a documented decision the evaluation depends on:
   permutation is redrawn (from the same seed, up to 1,000 times) until every class occurs in
   every part, since a part without a class makes macro-F1 meaningless; when no split can
   (a class recorded from too few subjects) the error names the class and its subjects;
+* the seeds of one evaluation get **distinct** splits (``distinct_splits``): seeds are taken in
+  order, and each takes, among the valid draws from its own seed, the one whose test subjects
+  were tested least often by the seeds before it (the first such draw; half the draws first move
+  the least-tested subjects into the test part). Test subjects therefore rotate through the
+  subjects as far as the classes allow: on Daphnet, where only four of the five subjects freeze,
+  the five seeds test on each freezing subject once and one of them twice (with another
+  validation subject), a leave-one-freezing-subject-out scheme. A seed whose every draw repeats
+  an earlier seed's whole split is an error naming both;
 * the few-shot sample draws k windows per class from the training split without replacement;
   a class with fewer than k training windows is an error naming the class (pass
   ``allow_fewer=True`` to take all it has);
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -87,22 +96,86 @@ def subject_split(
         raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
     if abs(sum(ratios) - 1.0) > 1e-9 or min(ratios) <= 0:
         raise ValueError(f"ratios={ratios}; expected three positive fractions summing to 1")
+    for parts in _valid_parts(subjects, labels, unique, seed, ratios, tested=None):
+        return _split(seed, parts, subjects)
+    _no_split(subjects, labels)
+
+
+DRAWS = 1000  # draws of a seed's permutation before a split is given up
+
+
+def _valid_parts(subjects: np.ndarray, labels: np.ndarray | None, unique: np.ndarray, seed: int,
+                 ratios: tuple[float, float, float], tested: dict | None) -> Iterator[tuple[np.ndarray, ...]]:
+    """The valid (train, validation, test) subject parts among ``DRAWS`` seeded permutations, in draw order.
+    ``tested`` {subject: times tested by earlier seeds}: every other draw is first stably sorted so that the
+    least-tested subjects come last, into the test part."""
     n_val = max(1, int(round(ratios[1] * len(unique))))
     n_test = max(1, int(round(ratios[2] * len(unique))))
     n_train = len(unique) - n_val - n_test
     if n_train < 1:
         raise ValueError(f"{len(unique)} subjects leave none for training with ratios {ratios}")
     rng = np.random.default_rng(seed)
-    for _ in range(1000):
+    for draw in range(DRAWS):
         order = rng.permutation(unique)
+        if tested is not None and draw % 2 == 0:
+            order = order[np.argsort([-tested.get(s, 0) for s in order.tolist()], kind="stable")]
         parts = (np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_val]), np.sort(order[n_train + n_val:]))
         if labels is None or _every_class_everywhere(parts, subjects, labels):
-            return Split(seed, *parts, *(np.flatnonzero(np.isin(subjects, part)) for part in parts))
+            yield parts
+
+
+def _split(seed: int, parts: tuple[np.ndarray, ...], subjects: np.ndarray) -> Split:
+    return Split(seed, *parts, *(np.flatnonzero(np.isin(subjects, part)) for part in parts))
+
+
+def _no_split(subjects: np.ndarray, labels: np.ndarray) -> None:
     classes = np.unique(labels)
     owners = {int(c): np.unique(subjects[labels == c]).tolist() for c in classes}
     rare = min(owners, key=lambda c: len(owners[c]))
     raise ValueError(f"no split puts every class in train, validation and test: class {rare} occurs only for "
                      f"subjects {owners[rare]}")
+
+
+def distinct_splits(labels: np.ndarray, subjects: np.ndarray, *, seeds: Sequence[int], shots: int,
+                    allow_fewer: bool = False, ratios: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> list[Split]:
+    """One split per seed, taken in order, none repeating another and their test subjects rotating (the module
+    docstring states the rule), each with ``shots`` windows per class drawn from its training part with its seed.
+    A function of the data and the seeds only, so every method evaluated with them sees the same windows."""
+    shots = check_whole(shots, "shots", least=1)
+    seeds = [check_seed(seed) for seed in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {seeds} repeat a seed; expected distinct seeds")
+    subjects = np.asarray(subjects)
+    labels = _labels(labels, len(subjects), "subjects")
+    unique = np.unique(subjects)
+    if len(unique) < 3:
+        raise ValueError(f"{len(unique)} subjects ({unique.tolist()}); a subject-wise split needs at least 3")
+    tested: dict = {}
+    taken: dict[tuple, int] = {}  # every earlier split's parts -> its seed
+    splits = []
+    for seed in seeds:
+        best, best_overlap, repeats = None, None, None
+        for parts in _valid_parts(subjects, labels, unique, seed, ratios, tested):
+            key = tuple(tuple(part.tolist()) for part in parts)
+            if key in taken:
+                repeats = taken[key]
+                continue
+            overlap = sum(tested.get(s, 0) for s in parts[2].tolist())
+            if best is None or overlap < best_overlap:
+                best, best_overlap = parts, overlap
+            if overlap == 0:
+                break
+        if best is None:
+            if repeats is None:
+                _no_split(subjects, labels)
+            raise ValueError(f"seed {seed}: every split it can draw of the {len(unique)} subjects repeats the split of "
+                             f"seed {repeats}; use fewer seeds (these subjects allow only so many distinct splits)")
+        taken[tuple(tuple(part.tolist()) for part in best)] = seed
+        for s in best[2].tolist():
+            tested[s] = tested.get(s, 0) + 1
+        split = _split(seed, best, subjects)
+        splits.append(replace(split, shots=few_shot(labels, split.train, k=shots, seed=seed, allow_fewer=allow_fewer)))
+    return splits
 
 
 def seed_split(labels: np.ndarray, subjects: np.ndarray, *, seed: int, shots: int, allow_fewer: bool = False) -> Split:

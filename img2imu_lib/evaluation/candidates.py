@@ -15,6 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
+from ..pretraining.backbones import state_differences
 from ..pretraining.config import is_run_checkpoint, read_checkpoint
 from ..pretraining.methods import method_kind
 from ..store import load_tensors, record_key, sha256_of
@@ -34,9 +35,9 @@ class Candidate:
 
 def checkpoint_candidate(name: str, run_folder: str | Path, *, note: str = "", seconds: float | None = None,
                          method: str | None = None) -> Candidate:
-    """A pre-training run's backbone (``trainer.trained_backbone``), keyed by its checkpoint's hash.
+    """A pre-training run's backbone (``run_backbones.trained_backbone``), keyed by its checkpoint's hash.
     ``method`` (the run's, when the caller has read it) saves reading the checkpoint to find its kind."""
-    from ..pretraining.trainer import trained_backbone
+    from ..pretraining.run_backbones import trained_backbone
 
     path = Path(run_folder) / "checkpoint.pt"
     if not path.exists():
@@ -66,12 +67,9 @@ def resnet18_from_state_dict(path: str | Path) -> nn.Module:
     network = torchvision.models.resnet18(weights=None)
     network.fc = nn.Identity()
     expected = network.state_dict()
-    missing = [k for k in expected if k not in cleaned]
-    unexpected = [k for k in cleaned if k not in expected]
-    misshapen = [k for k in expected if k in cleaned and cleaned[k].shape != expected[k].shape]
-    if missing or unexpected or misshapen:
-        raise ValueError(f"{path}: not a torchvision ResNet18: missing {missing[:4]}, unexpected {unexpected[:4]}, "
-                         f"wrong shape {misshapen[:4]} (after removing the prefixes {STATE_DICT_PREFIXES} and fc.*)")
+    if differences := state_differences(expected, cleaned):
+        raise ValueError(f"{path}: not a torchvision ResNet18: {differences} (after removing the prefixes "
+                         f"{STATE_DICT_PREFIXES} and fc.*)")
     network.load_state_dict(cleaned)
     return network.eval()
 

@@ -25,7 +25,7 @@ from .bounds import per_class_sample, train_fully_supervised
 from .candidates import Candidate
 from .data import EvalData
 from .features import RESULTS_VERSION, features
-from .linear import linear_eval
+from .linear import linear_eval, shot_scaler
 from .probe import macro_f1, train_heads
 from .study import EvalSizes
 
@@ -50,22 +50,26 @@ def probe_classifier(candidate: Candidate, data: EvalData, split: Split, *, spec
     """``candidate``'s frozen backbone and the linear head the evaluation fits on ``split``'s shots, as one model.
 
     The rate and weight decay are chosen on the validation subjects from ``sizes``' grid, then that
-    head is trained again alone (the same seed draws the same head). Returns the model (images ->
+    head is trained again alone (the same seed draws the same head); where ``sizes.standardize``, the
+    shots' scaling is folded into the layer, so the model reads the backbone's features as they come. Returns the model (images ->
     logits, ``eval()``) and the choice: lr, weight_decay, validation_f1 and the test macro-F1.
     """
     if candidate.kind != "image":
         raise ValueError(f"{candidate.name} is a {candidate.kind} backbone; a spectrogram classifier needs an image one")
     feats = features(candidate, data, spectrogram=tuple(spectrogram))
     [choice] = linear_eval(feats, data, [split], lrs=sizes.lrs, weight_decays=sizes.weight_decays,
-                           epochs=sizes.probe_epochs)
+                           epochs=sizes.probe_epochs, standardize=sizes.standardize)
     labels = torch.as_tensor(data.labels)
-    heads = train_heads(feats[split.shots][None], labels[split.shots][None], classes=len(data.classes),
-                        lrs=[choice["lr"]], weight_decays=[choice["weight_decay"]], seeds=[split.seed],
-                        epochs=sizes.probe_epochs)
+    mean, std = shot_scaler(feats, split.shots) if sizes.standardize else (torch.zeros(feats.shape[1]),
+                                                                            torch.ones(feats.shape[1]))
+    heads = train_heads(((feats[split.shots] - mean) / std)[None], labels[split.shots][None],
+                        classes=len(data.classes), lrs=[choice["lr"]], weight_decays=[choice["weight_decay"]],
+                        seeds=[split.seed], epochs=sizes.probe_epochs)
     head = nn.Linear(feats.shape[1], len(data.classes))
-    with torch.no_grad():
-        head.weight.copy_(heads.weight[0].T)  # (C, F)
-        head.bias.copy_(heads.bias[0])
+    with torch.no_grad():  # the shots' scaling folded into the layer: ((x - mean) / std) W + b = x W' + b'
+        weight = heads.weight[0] / std[:, None]  # (F, C)
+        head.weight.copy_(weight.T)
+        head.bias.copy_(heads.bias[0] - mean @ weight)
     return classifier(candidate.load(), head), {k: choice[k] for k in ("lr", "weight_decay", "validation_f1", "test_f1")}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import load_dataset
-from ..datasets.protocol import TARGET_FS, Split, seed_split
+from ..datasets.protocol import TARGET_FS, Split, distinct_splits
 from ..datasets.registry import DATASETS, locate
 
 
@@ -82,5 +82,6 @@ def eval_data(name: str, *, max_windows: int | None, data_dir: Sequence[str | Pa
 
 
 def seed_splits(data: EvalData, seeds: Sequence[int], shots: int, *, allow_fewer: bool = False) -> list[Split]:
-    """``datasets.protocol.seed_split`` of every seed: the same for every method."""
-    return [seed_split(data.labels, data.subjects, seed=seed, shots=shots, allow_fewer=allow_fewer) for seed in seeds]
+    """``datasets.protocol.distinct_splits`` of the seeds (no two alike, test subjects rotating): the same for every
+    method."""
+    return distinct_splits(data.labels, data.subjects, seeds=seeds, shots=shots, allow_fewer=allow_fewer)

@@ -16,6 +16,16 @@ from .data import EvalData
 from .probe import extract_features
 
 RESULTS_VERSION = 1  # part of every record's and feature file's key: bump it when a change alters results
+_LAST: list = []  # [(candidate key, its load function, the backbone)] of the backbone loaded last (see ``loaded``)
+
+
+def loaded(candidate: Candidate) -> torch.nn.Module:
+    """``candidate``'s backbone in eval mode, loaded once for consecutive calls with the same candidate (the
+    feature sets of one backbone over several datasets, settings and perturbations): only the last is kept,
+    and only for the same key and the same load function."""
+    if not _LAST or _LAST[0][0] != candidate.key or _LAST[0][1] is not candidate.load:
+        _LAST[:] = [(candidate.key, candidate.load, candidate.load().eval())]
+    return _LAST[0][2]
 
 
 def backbone_inputs(windows: np.ndarray, *, kind: str, fs: float, spectrogram: tuple[int, int] | None) -> torch.Tensor:
@@ -67,7 +77,7 @@ def features(candidate: Candidate, data: EvalData, *, spectrogram: tuple[int, in
     if path.exists() and (cached := load_cached_tensors(path)) is not None:  # a damaged one is computed again
         return cached
     windows = perturbed(data.windows, perturbation, seed=perturbation_seed)
-    backbone = candidate.load().eval()
+    backbone = loaded(candidate)
     before = {k: v.clone() for k, v in backbone.state_dict().items()}
     if candidate.kind == "image":
         backbone = backbone.to(memory_format=torch.channels_last)

@@ -1,13 +1,14 @@
 """The paper's evaluation (Section V-A, V-B, VI-C) over every method and dataset, cached and resumable.
 
-The protocol, per dataset and seed: a 6:2:2 subject split and ``shots`` windows per class from
-the training subjects (``seed_splits``, the same for every method); a frozen backbone's
-features (``features``, computed once per backbone, dataset, spectrogram setting and
-perturbation, and cached); a grid of linear heads (Adam's rate x weight decay, ``probe.
-train_heads``) trained on the shots; the head with the best macro-F1 on the validation
-subjects is scored on the test subjects. The spectrogram setting (nfft, noverlap) is chosen
-per dataset on the validation subjects too (``choose_spectrogram``). Test scores never choose
-anything.
+The protocol, per dataset and seed: a 6:2:2 subject split, distinct across the seeds, and
+``shots`` windows per class from the training subjects (``seed_splits``, the same for every
+method); a frozen backbone's features (``features``, computed once per backbone, dataset,
+spectrogram setting and perturbation, and cached), standardised with the shots' own mean and
+standard deviation (``linear.shot_scaler``; ``EvalSizes.standardize``); a grid of linear heads
+(Adam's rate x weight decay, ``probe.train_heads``) trained on the shots; the head with the best
+macro-F1 on the validation subjects is scored on the test subjects. The spectrogram setting
+(nfft, noverlap) is chosen per backbone and dataset on the validation subjects too
+(``choose_spectrogram``). Test scores never choose anything.
 
 Every result is a record (``store.cached_record``): repeating a call reuses it, and the
 evaluation chapter's tables are built from them.
@@ -34,6 +35,8 @@ from .probe import macro_f1
 
 GAPS = (2, 4, 8, 16)  # noverlap = nfft - gap, the paper's grid
 
+SPLIT_RULE = "distinct"  # datasets.protocol.distinct_splits: no two seeds alike, test subjects rotating
+
 PAPER_GRID = tuple((nfft, nfft - gap) for nfft in (32, 64, 128, 256) for gap in GAPS)
 
 
@@ -54,6 +57,7 @@ class EvalSizes:
     upper_epochs_2d: int  # 0: the fully supervised 2D bound is not trained in this profile
     curve_search: bool = True  # Fig. 7: search the probe's rate and decay at every shot count (else reuse Table II's)
     perturbation_seed: int = 0  # the draws of Table I's perturbed test copies
+    standardize: bool = True  # scale features with each seed's shots' mean and std (False: the raw features)
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -96,20 +100,23 @@ class Evaluation:
         return {"version": RESULTS_VERSION, "method": candidate.name, "kind": candidate.kind, "dataset": dataset, "checkpoint": candidate.key,
                 "data": self.data[dataset].fingerprint, "windows": len(self.data[dataset].labels), "seeds": list(s.seeds),
                 "lrs": list(s.lrs), "weight_decays": list(s.weight_decays), "probe_epochs": s.probe_epochs,
-                "profile": self.profile, **extra}
+                "splits": SPLIT_RULE, "profile": self.profile, **extra}
 
     def score(self, candidate: Candidate, dataset: str, *, spectrogram: tuple[int, int] | None = None,
               shots: int | None = None, perturbations: Sequence[str] = (), stage: str = "table2",
-              fixed: dict[int, tuple[float, float]] | None = None) -> dict:
+              fixed: dict[int, tuple[float, float]] | None = None, standardize: bool | None = None) -> dict:
         """The record of ``candidate`` on ``dataset``: per seed the chosen probe and its test macro-F1.
 
         ``fixed`` {seed: (lr, weight_decay)} skips the search (the few-shot curve reuses each seed's
-        choice at the profile's shots when ``EvalSizes.curve_search`` is off)."""
+        choice at the profile's shots when ``EvalSizes.curve_search`` is off). ``standardize`` overrides
+        the sizes' choice of standardised or raw features (the chapter scores both)."""
         k = shots or self.sizes.shots
+        standardize = self.sizes.standardize if standardize is None else bool(standardize)
         spectrogram = tuple(spectrogram) if spectrogram else None
         fixed = {int(seed): tuple(v) for seed, v in fixed.items()} if fixed else None
         inputs = self._inputs(candidate, dataset, shots=k, spectrogram=spectrogram, perturbations=list(perturbations),
-                              perturbation_seed=self.sizes.perturbation_seed, fixed=fixed)
+                              perturbation_seed=self.sizes.perturbation_seed, fixed=fixed,
+                              features="standardized by the shots" if standardize else "raw")
 
         def compute() -> dict:
             data = self.data[dataset]
@@ -118,7 +125,7 @@ class Evaluation:
                                  perturbation_seed=self.sizes.perturbation_seed) for p in perturbations}
             per_seed = linear_eval(feats, data, self.splits(dataset, k), lrs=self.sizes.lrs,
                                    weight_decays=self.sizes.weight_decays, epochs=self.sizes.probe_epochs, tests=tests,
-                                   fixed=fixed)
+                                   fixed=fixed, standardize=standardize)
             f1 = [r["test_f1"]["original"] for r in per_seed]
             return {"per_seed": per_seed, "f1_mean": float(np.mean(f1)), "f1_std": float(np.std(f1))}
 
@@ -126,7 +133,9 @@ class Evaluation:
 
     def choose_spectrogram(self, candidate: Candidate, dataset: str) -> dict:
         """Score ``candidate`` with every spectrogram setting of the profile that fits the windows; choose the
-        one with the best validation macro-F1 (mean over seeds). Returns chosen, scores per setting, skipped."""
+        one with the best validation macro-F1 (mean over seeds). Returns chosen, scores per setting, skipped.
+        Every image backbone makes its own choice (the chapter's ``scoring.spectrogram_choices``), so no
+        method is scored on a setting chosen for another."""
         data = self.data[dataset]
         samples = data.windows.shape[1]
         fits = [s for s in self.sizes.spectrograms if samples >= s[0] // 2]

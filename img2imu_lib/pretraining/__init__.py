@@ -2,6 +2,12 @@
 every method, MoCo with the sensor-aware augmentations, the image and sensor baselines, the image
 corpora, and one trainer for one process or many under torchrun."""
 
+from .backbones import FEATURE_DIMS
+from .backbones import IMAGE_ARCHS
+from .backbones import INITS
+from .backbones import image_backbone
+from .backbones import imagenet_mobilenet_v2
+from .backbones import reestimate_batchnorm
 from .config import EpochOrder
 from .config import PretrainConfig
 from .config import PretrainSizes
@@ -24,5 +30,6 @@ from .simsiam import SimSiam
 from .simsiam import SimSiamConfig
 from .supervised import Supervised
 from .trainer import pretrain
+from .run_backbones import snapshot_backbone
 from .trainer import time_steps
-from .trainer import trained_backbone
+from .run_backbones import trained_backbone

@@ -6,7 +6,8 @@ it again with the same config and it resumes from the checkpoint with nothing lo
 model (with MoCo's key encoder and queue), optimizer, step, and the augmentation generators'
 states are all in it, and each epoch's order is a pure function of (seed, epoch), so on the
 CPU a resumed run ends with the same weights as an uninterrupted one. A finished run with the
-same config is not trained again.
+same config is not trained again. At the steps ``snapshots`` names it also keeps the backbone
+(``snapshot-<step>.pt``, for learning curves; ``run_backbones.snapshot_backbone`` reads one back).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch.utils.data import Sampler
 from ..checks import check_field_types, check_seed
 from ..images.augmentations import sensor_aware_augmentations
 from ..store import UnreadableFile, cache_dir, load_tensors
+from .backbones import IMAGE_ARCHS, INITS
 from .methods import method_spec
 from .moco import MoCoConfig
 from .sensor import CPCHARConfig, LimuBertConfig, MultiTaskHARConfig, SimCLRHARConfig
@@ -92,6 +94,9 @@ class PretrainConfig:
     sensor_windows: int = 0  # sensor methods: windows drawn (seeded) from the sensor corpus; 0: every window
     channels_last: bool = False  # image methods: NHWC memory layout (faster convolutions on some CPUs and GPUs)
     precision: str = "fp32"  # fp32, bf16 autocast (for CPUs and GPUs with bf16 arithmetic), or fp64 (checks)
+    arch: str = "resnet18"  # image methods: the backbone, one of backbones.IMAGE_ARCHS (the paper's ResNet18)
+    init: str = "random"  # image methods: its starting weights, one of backbones.INITS (the paper: random)
+    snapshots: tuple[int, ...] = ()  # steps after which the backbone is kept as snapshot-<step>.pt (0: before any step)
 
     def __post_init__(self) -> None:
         check_field_types(self)  # 2.5 epochs, "40", True as a batch size: a ValueError naming the field (the nested
@@ -109,9 +114,21 @@ class PretrainConfig:
             raise ValueError(f"precision={self.precision!r}; expected one of {PRECISIONS}")
         if self.groups < 1 or self.batch_size % self.groups:
             raise ValueError(f"groups={self.groups} does not divide batch_size={self.batch_size} into equal BatchNorm groups")
+        self._check_backbone_and_snapshots()
         if self.batch_size < 2 or self.epochs < 1 or self.checkpoint_every < 1:
             raise ValueError(f"batch_size={self.batch_size}, epochs={self.epochs}, checkpoint_every="
                              f"{self.checkpoint_every}; expected batch_size >= 2 and positive epochs and interval")
+
+    def _check_backbone_and_snapshots(self) -> None:
+        if self.arch not in IMAGE_ARCHS or self.init not in INITS:
+            raise ValueError(f"arch={self.arch!r}, init={self.init!r}; expected an arch of {IMAGE_ARCHS} and an "
+                             f"init of {INITS}")
+        if method_spec(self.method).kind == "sensor" and (self.arch, self.init) != ("resnet18", "random"):
+            raise ValueError(f"arch={self.arch!r}, init={self.init!r}: {self.method} is a sensor method with an "
+                             f"encoder of its own; arch and init choose the image methods' backbone (leave them at "
+                             f"'resnet18' and 'random')")
+        if min(self.snapshots, default=0) < 0 or list(self.snapshots) != sorted(set(self.snapshots)):
+            raise ValueError(f"snapshots={self.snapshots}; expected steps >= 0 in increasing order, none repeated")
 
     def as_dict(self) -> dict:
         """Every field, the nested configs as dicts (what checkpoints and records save)."""
@@ -125,16 +142,26 @@ class PretrainConfig:
         return cls(**{k: _from_dict(nested[k], v) if k in nested else _tuples(v) for k, v in _known(cls, values).items()})
 
     def key(self) -> str:
-        """Hash of everything that changes the result (not the checkpoint interval or workers).
+        """Hash of everything that changes the result (not the checkpoint interval, workers or snapshots).
 
-        A nested config other than ``moco`` and ``simsiam`` is hashed only when it differs from its
-        defaults, so the runs cached before the others were fields keep their keys (and folders).
+        A nested config other than ``moco`` and ``simsiam``, and a field of ``HASHED_UNLESS_DEFAULT``, is
+        hashed only when it differs from its default, so the runs cached before they were fields keep their
+        keys (and folders). Snapshots are copies of weights the run computes anyway: a run with them is the
+        same run, in the same folder (``trainer`` refuses to reuse one that did not keep a snapshot asked for).
         """
-        relevant = {k: v for k, v in self.as_dict().items() if k not in ("checkpoint_every", "num_workers")}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        relevant = {k: v for k, v in self.as_dict().items() if k not in NOT_HASHED}
         for name, kind in nested_configs().items():
             if name not in ("moco", "simsiam") and getattr(self, name) == kind():
                 del relevant[name]
+        for name in HASHED_UNLESS_DEFAULT:
+            if getattr(self, name) == defaults[name]:
+                del relevant[name]
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+NOT_HASHED = ("checkpoint_every", "num_workers", "snapshots")  # change no number the run computes
+HASHED_UNLESS_DEFAULT = ("arch", "init")  # fields newer than cached runs: at their defaults they leave the key alone
 
 
 def nested_configs() -> dict[str, type]:
@@ -240,6 +267,7 @@ class PretrainSizes:
     """
 
     epochs: int = PretrainConfig.epochs  # passes over the corpus (the paper: 40)
+    sensor_epochs: int = 0  # sensor methods: passes over the sensor corpus; 0: ``epochs``
     batch_size: int = PretrainConfig.batch_size  # images or windows per step (the paper: 256)
     corpus_size: int = PretrainConfig.corpus_size  # images of the offline corpus (other corpora have their own size)
     sensor_windows: int = PretrainConfig.sensor_windows  # sensor methods: windows drawn from the sensor corpus; 0: all
@@ -250,6 +278,7 @@ class PretrainSizes:
     queue_size: int = MoCoConfig.queue_size  # MoCo's negative keys K (the paper: 4,096)
     channels_last: bool = PretrainConfig.channels_last  # image methods: NHWC memory layout (a speed switch)
     precision: str = PretrainConfig.precision  # image methods: fp32, bf16, or auto (bf16 where bf16_hardware is native)
+    groups: int = PretrainConfig.groups  # image methods: BatchNorm groups of a batch (shuffle-BN in one process)
     # the paper pre-trains one sensor baseline per downstream window length (2, 5 and 10 s)
     sensor_seconds: tuple[float, ...] = (2.0, 5.0, 10.0)  # window lengths in s the sensor baselines are trained for
 
@@ -257,7 +286,7 @@ class PretrainSizes:
         check_field_types(self)
         if not self.sensor_seconds or min(self.sensor_seconds) <= 0:
             raise ValueError(f"sensor_seconds={self.sensor_seconds}; expected at least one positive window length")
-        if min(self.corpus_size, self.queue_size) < 1 or min(self.sensor_windows, self.max_steps) < 0:
+        if min(self.corpus_size, self.queue_size) < 1 or min(self.sensor_windows, self.max_steps, self.sensor_epochs) < 0:
             raise ValueError(f"corpus_size={self.corpus_size}, queue_size={self.queue_size}, sensor_windows="
                              f"{self.sensor_windows}, max_steps={self.max_steps}: expected positive sizes, counts >= 0")
         if min(self.lr_peak, self.lr_end) <= 0:
@@ -274,6 +303,9 @@ class PretrainSizes:
         chosen = {k: v for k, v in overrides.items() if v is not None}
         if method_spec(chosen.get("method", PretrainConfig.method)).kind == "image":  # the sensor nets stay in fp32
             sizes["precision"] = resolve_precision(self.precision, "cuda" if torch.cuda.is_available() else "cpu")
+            sizes["groups"] = self.groups
+        elif self.sensor_epochs:
+            sizes["epochs"] = self.sensor_epochs
         return PretrainConfig(**{**sizes, **chosen})
 
 

@@ -22,7 +22,7 @@ from ..images.augmentations import sensor_aware_augmentations
 from ..images.baselines import all_augmentations, moco_v2_augmentations
 from .corpora import imagenet_sample_folder, load_corpus
 from .labelled import LabelledImageFolder
-from .moco import AdamRecipe, MoCo
+from .moco import AdamRecipe, MoCo, moco_encoder
 from .sensor import CPCHAR, LimuBert, MultiTaskHAR, SimCLRHAR, sensor_corpus
 from .sensor.normalization import StandardizedConfig
 from .simsiam import SimSiam
@@ -36,10 +36,17 @@ Builder = Callable[["PretrainConfig", Dataset | None], nn.Module]  # (config, co
 
 
 def paper_moco(config: PretrainConfig) -> MoCo:
-    """MoCo with ``config.moco`` on the paper's Adam schedule (the config's ``lr_*``, warm-up and weight decay)."""
+    """MoCo with ``config.moco`` on the paper's Adam schedule (the config's ``lr_*``, warm-up and weight decay),
+    its encoders the config's ``arch`` and ``init`` with MoCo's projection head."""
     recipe = AdamRecipe(warmup_epochs=config.warmup_epochs, start=config.lr_start, peak=config.lr_peak, end=config.lr_end,
                         weight_decay=config.weight_decay)
-    return MoCo(config.moco, recipe=recipe)
+    encoder = moco_encoder(config.moco.dim, mlp_head=config.moco.mlp_head, **backbone_choice(config))
+    return MoCo(config.moco, encoder, recipe=recipe)
+
+
+def backbone_choice(config: PretrainConfig) -> dict[str, object]:
+    """The image backbone an image method starts from: ``arch``, ``init`` and ``seed`` (``moco.image_network``)."""
+    return {"arch": config.arch, "init": config.init, "seed": config.seed}
 
 
 def img2imu(config: PretrainConfig, corpus: Dataset | None = None) -> TwoViewMethod:
@@ -60,12 +67,14 @@ def moco_all(config: PretrainConfig, corpus: Dataset | None = None) -> TwoViewMe
 
 def simsiam(config: PretrainConfig, corpus: Dataset | None = None) -> TwoViewMethod:
     """SimSiam on its official views, MoCo v2's augmentations."""
-    return TwoViewMethod(SimSiam(config.simsiam), moco_v2_augmentations(), channels_last=config.channels_last)
+    return TwoViewMethod(SimSiam(config.simsiam, **backbone_choice(config)), moco_v2_augmentations(),
+                         channels_last=config.channels_last)
 
 
 def supervised(config: PretrainConfig, corpus: Dataset) -> LossMethod:
     """Supervised pre-training with one output per class of the labelled ``corpus``."""
-    return LossMethod(Supervised(dataclasses.replace(config.supervised, num_classes=len(corpus.classes))))
+    settings = dataclasses.replace(config.supervised, num_classes=len(corpus.classes))
+    return LossMethod(Supervised(settings, **backbone_choice(config)))
 
 
 def with_corpus_stats(settings: StandardizedConfig, corpus: Dataset) -> StandardizedConfig:

@@ -1,9 +1,10 @@
 """MoCo (He et al. 2020; v2 head, Chen et al. 2020) as IMG2IMU uses it (Section IV-B1, Eq. 1).
 
-A query encoder and a momentum-averaged key encoder (ResNet18 from torchvision, projection to
-``dim`` features) map two augmented views of each image to unit vectors q and k. The loss is
-InfoNCE over the positive key and a queue of ``queue_size`` keys from earlier batches, which
-are the negatives. The queue is a registered buffer, so it is saved with the weights. Nothing
+A query encoder and a momentum-averaged key encoder (an image backbone, ResNet18 or MobileNetV2
+from torchvision, with a projection to ``dim`` features) map two augmented views of each image
+to unit vectors q and k. The loss is InfoNCE over the positive key and a queue of ``queue_size``
+keys from earlier batches, which are the negatives; the InfoNCE top-1 accuracy (how often the
+positive key has the highest logit) is kept beside it. The queue is a registered buffer, so it is saved with the weights. Nothing
 here calls CUDA or torch.distributed (a gather function comes in as an argument): the same
 module runs in a CPU test and inside DDP. MoCo also says how it is optimised (``optimizer``,
 ``learning_rate``): Adam on the paper's warm-up and cosine schedule (Section V-A4, ``AdamRecipe``).
@@ -21,6 +22,7 @@ import torchvision
 from torch import nn
 
 from ..checks import check_field_types
+from .backbones import FEATURE_DIMS, image_backbone
 from .schedule import learning_rate
 
 Gather = Callable[[torch.Tensor], torch.Tensor]  # (n, ...) on each process -> (world * n, ...)
@@ -55,13 +57,38 @@ class AdamRecipe:
     weight_decay: float = 0.0  # Adam weight decay (the paper's grid includes 0)
 
 
-def resnet18_encoder(dim: int, *, mlp_head: bool = True) -> nn.Module:
-    """torchvision's ResNet18, randomly initialised, its classifier replaced by a projection to ``dim``."""
-    encoder = torchvision.models.resnet18(weights=None, num_classes=dim)
+def image_network(outputs: int, *, arch: str = "resnet18", init: str = "random", seed: int = 0) -> nn.Module:
+    """The network an image method trains: ``backbones.image_backbone(arch, init, seed)`` ending in a fresh
+    ``Linear(FEATURE_DIMS[arch], outputs)`` as its ``fc`` (ResNet18) or ``classifier`` (MobileNetV2), in train mode.
+
+    ResNet18 with random weights is drawn as it was before ``arch`` existed, so that the runs cached then
+    compute what they computed: torchvision's ``resnet18(num_classes=outputs)`` from the caller's random stream
+    (the trainer seeds it with the run's seed; ``seed`` is not used). Everything else draws the trunk from
+    ``seed`` alone and the last layer from the caller's stream.
+    """
+    if (arch, init) == ("resnet18", "random"):
+        return torchvision.models.resnet18(weights=None, num_classes=outputs)
+    network = image_backbone(arch, init, seed)
+    set_head(network, nn.Linear(FEATURE_DIMS[arch], outputs))
+    return network.train()
+
+
+def moco_encoder(dim: int, *, mlp_head: bool = True, arch: str = "resnet18", init: str = "random",
+                 seed: int = 0) -> nn.Module:
+    """``image_network(dim, ...)`` with, for MoCo v2's head, a hidden ``Linear`` of the feature width and a ReLU
+    before the projection: (N, 3, H, W) -> (N, dim)."""
+    encoder = image_network(dim, arch=arch, init=init, seed=seed)
     if mlp_head:
-        width = encoder.fc.in_features  # 512
-        encoder.fc = nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True), encoder.fc)
+        projection = head(encoder)
+        width = projection.in_features  # FEATURE_DIMS[arch]: 512 for ResNet18, 1280 for MobileNetV2
+        set_head(encoder, nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True), projection))
     return encoder
+
+
+def top1_accuracy(logits: torch.Tensor) -> torch.Tensor:
+    """The fraction of rows of ``logits`` (N, 1 + K), the positive first, whose positive is strictly above every
+    negative (a tie counts as a miss): InfoNCE's top-1 accuracy, a float tensor in [0, 1]."""
+    return (logits[:, 0] > logits[:, 1:].amax(dim=1)).float().mean()
 
 
 def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,18 +105,22 @@ def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, *, temperatu
 
 
 class MoCo(nn.Module):
-    """Query encoder, momentum key encoder and the queue of negative keys."""
+    """Query encoder, momentum key encoder (starting from the same weights) and the queue of negative keys.
+
+    ``encoder``: (N, 3, H, W) -> (N, dim); None gives ``moco_encoder`` (ResNet18, random weights).
+    """
 
     def __init__(self, config: MoCoConfig = MoCoConfig(), encoder: nn.Module | None = None, *,
                  recipe: AdamRecipe = AdamRecipe()) -> None:
         super().__init__()
         self.config, self.recipe = config, recipe
-        self.encoder_q = encoder if encoder is not None else resnet18_encoder(config.dim, mlp_head=config.mlp_head)
+        self.encoder_q = encoder if encoder is not None else moco_encoder(config.dim, mlp_head=config.mlp_head)
         self.encoder_k = copy.deepcopy(self.encoder_q)
         for p in self.encoder_k.parameters():
             p.requires_grad_(False)  # updated only by momentum_update
         self.register_buffer("queue", F.normalize(torch.randn(config.queue_size, config.dim), dim=1))  # (K, D)
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        self.last_accuracy: torch.Tensor | None = None  # top1_accuracy of the last forward, a detached 0-d tensor
 
     @torch.no_grad()
     def momentum_update(self) -> None:
@@ -121,7 +152,8 @@ class MoCo(nn.Module):
         (over the whole batch of every process), so a query and its key never share statistics.
         Under torchrun, ``gather`` concatenates a tensor from every process along dim 0 and
         ``rank`` is this process's index; in one process both stay at their defaults, and
-        ``groups > 1`` gives the same numbers as ``groups`` processes with one group each.
+        ``groups > 1`` gives the same numbers as ``groups`` processes with one group each. The top-1 accuracy
+        of this process's queries is left in ``last_accuracy`` (outside the graph: the loss is unchanged).
         """
         gather = gather or _alone
         q = F.normalize(grouped(self.encoder_q, view_q, groups), dim=1)  # (N, D)
@@ -136,6 +168,7 @@ class MoCo(nn.Module):
             every_key[order] = shuffled  # back to batch order
             k = every_key[rank * n:(rank + 1) * n]  # (N, D), the positives of this process's queries
         loss, logits = info_nce(q, k, self.queue.clone(), temperature=self.config.temperature)
+        self.last_accuracy = top1_accuracy(logits.detach())
         self.enqueue(every_key)
         return loss, logits
 
@@ -149,7 +182,7 @@ class MoCo(nn.Module):
         return learning_rate(epoch, epochs=epochs, warmup_epochs=r.warmup_epochs, start=r.start, peak=r.peak, end=r.end)
 
     def backbone(self) -> nn.Module:
-        """The query encoder without its projection head (ResNet18 up to the 512-d pooled features)."""
+        """The query encoder without its projection head: (N, 3, H, W) -> (N, FEATURE_DIMS[arch]) pooled features."""
         return without_head(self.encoder_q)
 
 
@@ -166,8 +199,29 @@ def grouped(encoder: nn.Module, images: torch.Tensor, groups: int) -> torch.Tens
     return torch.cat([encoder(part) for part in images.chunk(groups)])
 
 
+HEADS = {torchvision.models.ResNet: "fc", torchvision.models.MobileNetV2: "classifier"}  # the last layer's name
+
+
+def _head_name(network: nn.Module) -> str:
+    for kind, name in HEADS.items():
+        if isinstance(network, kind):
+            return name
+    raise TypeError(f"{type(network).__name__}: not an image network of this library (expected one of "
+                    f"{[kind.__name__ for kind in HEADS]})")
+
+
+def head(network: nn.Module) -> nn.Module:
+    """The last layer of a torchvision ResNet (``fc``) or MobileNetV2 (``classifier``)."""
+    return getattr(network, _head_name(network))
+
+
+def set_head(network: nn.Module, layer: nn.Module) -> None:
+    """Make ``layer`` the last layer (``fc`` / ``classifier``) of a torchvision ResNet or MobileNetV2."""
+    setattr(network, _head_name(network), layer)
+
+
 def without_head(encoder: nn.Module) -> nn.Module:
-    """A copy of a torchvision ResNet with its ``fc`` (projection head) replaced by the identity."""
+    """A copy of a torchvision ResNet or MobileNetV2 with its head (``fc`` / ``classifier``) the identity."""
     trunk = copy.deepcopy(encoder)
-    trunk.fc = nn.Identity()
+    set_head(trunk, nn.Identity())
     return trunk

@@ -1,12 +1,13 @@
 """SimSiam (Chen & He 2021), the image baseline that needs no negative pairs, after its official recipe.
 
-Two views go through one encoder (ResNet18 + a 3-layer projector ending in a BatchNorm without
-affine parameters) and a 2-layer predictor; the loss is the negative cosine similarity between
-each view's prediction and the other view's projection, with the gradient stopped on the
-projection. Recipe: SGD, lr 0.05 x batch / 256 on a cosine schedule, momentum 0.9, weight decay
-1e-4, the predictor's learning rate held fixed, MoCo v2's augmentations. The official code
-synchronises BatchNorm across its 8 GPUs (SyncBatchNorm, CUDA only); here BatchNorm statistics
-are per process under torchrun, or per group in one process (``groups``), as for MoCo.
+Two views go through one encoder (an image backbone, ResNet18 or MobileNetV2, + a 3-layer
+projector ending in a BatchNorm without affine parameters) and a 2-layer predictor; the loss is
+the negative cosine similarity between each view's prediction and the other view's projection,
+with the gradient stopped on the projection. Recipe: SGD, lr 0.05 x batch / 256 on a cosine
+schedule, momentum 0.9, weight decay 1e-4, the predictor's learning rate held fixed, MoCo v2's
+augmentations. The official code synchronises BatchNorm across its 8 GPUs (SyncBatchNorm, CUDA
+only); here BatchNorm statistics are per process under torchrun, or per group in one process
+(``groups``), as for MoCo.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from ..checks import check_field_types
-from .moco import Gather, grouped, without_head
+from .moco import Gather, grouped, head, image_network, set_head, without_head
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,18 @@ def projector(width: int, dim: int) -> nn.Sequential:
 
 
 class SimSiam(nn.Module):
-    """Encoder (ResNet18 + projector) and predictor; it also says how it is optimised (the official recipe)."""
+    """Encoder (an image backbone + projector) and predictor; it also says how it is optimised (the official recipe).
 
-    def __init__(self, config: SimSiamConfig = SimSiamConfig()) -> None:
+    ``arch``, ``init``, ``seed``: the backbone, ``moco.image_network``'s (ResNet18 with random weights by default).
+    """
+
+    def __init__(self, config: SimSiamConfig = SimSiamConfig(), *, arch: str = "resnet18", init: str = "random",
+                 seed: int = 0) -> None:
         super().__init__()
         self.config = config
-        self.encoder = torchvision.models.resnet18(weights=None)
-        self.encoder.fc = projector(self.encoder.fc.in_features, config.dim)
+        # torchvision's 1,000 outputs, drawn and then replaced by the projector: the draw of the runs cached before arch
+        self.encoder = image_network(1000, arch=arch, init=init, seed=seed)
+        set_head(self.encoder, projector(head(self.encoder).in_features, config.dim))
         self.predictor = nn.Sequential(nn.Linear(config.dim, config.pred_dim, bias=False), nn.BatchNorm1d(config.pred_dim),
                                        nn.ReLU(inplace=True), nn.Linear(config.pred_dim, config.dim))
 
@@ -79,5 +84,5 @@ class SimSiam(nn.Module):
         return self.config.base_lr * batch_size / 256 * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
     def backbone(self) -> nn.Module:
-        """The encoder without its projector (ResNet18 up to the 512-d pooled features)."""
+        """The encoder without its projector: (N, 3, H, W) -> (N, FEATURE_DIMS[arch]) pooled features."""
         return without_head(self.encoder)

@@ -1,7 +1,8 @@
 """Supervised pre-training on labelled images: the image baseline of the paper's pre-training question.
 
-A torchvision ResNet18 (random initialisation) learns to classify augmented images of a
-labelled folder (``labelled.LabelledImageFolder``) with cross-entropy. The augmentations are
+An image backbone (torchvision's ResNet18 by default, or MobileNetV2; random or ImageNet weights)
+with a linear classifier learns to classify augmented images of a labelled folder
+(``labelled.LabelledImageFolder``) with cross-entropy. The augmentations are
 MoCo v2's, so the only difference from the MoCo runs is the objective. The optimiser is
 torchvision's reference recipe for ResNets (``references/classification``: SGD, momentum 0.9,
 weight decay 1e-4, learning rate 0.1 for a batch of 256, scaled linearly with the batch as in
@@ -18,14 +19,13 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from ..checks import check_field_types
 from ..images.baselines import moco_v2_augmentations
 from ..images.spectrogram import IMAGE_SIZE
 from ..images.spectrogram import normalize_images
-from .moco import without_head
+from .moco import image_network, without_head
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,16 @@ class SupervisedConfig:
 
 
 class Supervised(nn.Module):
-    """ResNet18 with a ``num_classes``-way classifier, trained by cross-entropy on augmented images."""
+    """An image backbone with a ``num_classes``-way linear classifier, trained by cross-entropy on augmented images.
 
-    def __init__(self, config: SupervisedConfig = SupervisedConfig()) -> None:
+    ``arch``, ``init``, ``seed``: the backbone, ``moco.image_network``'s (ResNet18 with random weights by default).
+    """
+
+    def __init__(self, config: SupervisedConfig = SupervisedConfig(), *, arch: str = "resnet18", init: str = "random",
+                 seed: int = 0) -> None:
         super().__init__()
         self.config = config
-        self.network = torchvision.models.resnet18(weights=None, num_classes=config.num_classes)
+        self.network = image_network(config.num_classes, arch=arch, init=init, seed=seed)
         self.augment = moco_v2_augmentations(config.image_size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -92,5 +96,5 @@ class Supervised(nn.Module):
         return peak * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
     def backbone(self) -> nn.Module:
-        """A copy of the ResNet18 without its classifier: (N, 3, H, W) -> (N, 512) pooled features."""
+        """A copy of the network without its classifier: (N, 3, H, W) -> (N, FEATURE_DIMS[arch]) pooled features."""
         return without_head(self.network)

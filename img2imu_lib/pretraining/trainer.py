@@ -3,6 +3,8 @@
 One process, or one per GPU under ``torchrun`` (the method wrapped in DistributedDataParallel,
 MoCo's keys gathered from every process and its BatchNorm shuffled across them, see
 ``moco.MoCo.forward``). Only the main process writes checkpoints, records and the progress bar.
+At the steps ``config.snapshots`` names, the backbone is kept as ``snapshot-<step>.pt`` beside the
+checkpoint (``run_backbones.snapshot_backbone`` reads one back), for learning curves.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -27,8 +28,9 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .distributed import World
-from .methods import build, corpus_facts, load_corpus_for
 from ..store import UnreadableFile, commit, remove_stale_temporaries, save_atomic
+from .run_backbones import kept_snapshots, missing_snapshots, snapshot_name
+from .methods import build, corpus_facts, load_corpus_for
 from .config import EpochOrder, PretrainConfig, bf16_hardware, config_differences, load_checkpoint
 from ..progress import progress_bar
 
@@ -43,7 +45,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     generators: list[torch.Generator]  # augmentation draws, one per BatchNorm group of this process
     shuffle: torch.Generator  # draws the permutation of MoCo's shuffled BatchNorm; the same in every process
-    state: dict  # epoch, step (in the epoch), global_step, losses, seconds
+    state: dict  # epoch, step (in the epoch), global_step, losses, accuracies, snapshots (step -> file), seconds
     steps_per_epoch: int
     total_steps: int
     world: World
@@ -62,6 +64,15 @@ class Run:
                          "shuffle": self.shuffle.get_state(), "state": self.state, "corpus_facts": self.corpus_facts},
                         self.path)
         self.world.barrier()
+
+    def snapshot(self) -> None:
+        """Keep the backbone (``method.backbone()``) at this step as ``snapshot-<step>.pt``: a state dict of
+        tensors only, written atomically and listed in the state (so the next checkpoint knows it)."""
+        step = self.state["global_step"]
+        if self.world.main:
+            weights = {k: v.detach().cpu().clone() for k, v in self.method.backbone().state_dict().items()}
+            save_atomic(weights, self.path.parent / snapshot_name(step))
+        self.state["snapshots"][str(step)] = snapshot_name(step)  # JSON's keys are strings
 
     def set_learning_rate(self) -> float:
         epoch = self.state["epoch"] + self.state["step"] / self.steps_per_epoch
@@ -93,9 +104,13 @@ def train_one_epoch(run: Run, loader: DataLoader, bar: tqdm) -> dict:
         state["step"] += 1
         state["global_step"] += 1
         state["losses"].append(_mean_over_processes(loss.detach(), run.world))
+        accuracy = run.method.accuracy()  # MoCo's InfoNCE top-1 accuracy of this batch, None for the others
+        state["accuracies"].append(None if accuracy is None else _mean_over_processes(accuracy, run.world))
         bar.update(1)
         bar.set_postfix(loss=f"{state['losses'][-1]:.3f}", lr=f"{lr:.2e}", epoch=state["epoch"],
                         samples_s=f"{bar.format_dict['rate'] * run.config.batch_size:.1f}" if bar.format_dict.get("rate") else "-")
+        if state["global_step"] in run.config.snapshots:
+            run.snapshot()  # before the checkpoint, so a checkpoint lists every snapshot up to its step
         if state["global_step"] % run.config.checkpoint_every == 0 or state["global_step"] >= run.total_steps:
             run.checkpoint()
         if state["global_step"] >= run.total_steps:
@@ -131,6 +146,8 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, *, corpus: Dataset | N
 
 def _train(config: PretrainConfig, corpus: Dataset, out: Path, world: World, progress: bool) -> dict:
     run = start(config, corpus, out / "checkpoint.pt", world)
+    if run.state["global_step"] == 0 and 0 in config.snapshots:
+        run.snapshot()  # the initial weights, before any gradient step
     with progress_bar(total=run.total_steps, initial=run.state["global_step"], desc=f"pre-training {config.method}",
                       disable=not (progress and world.main)) as bar:
         while run.state["global_step"] < run.total_steps:
@@ -184,6 +201,12 @@ def finished_record(out: Path, config: PretrainConfig) -> dict | None:
     if saved["state"]["global_step"] != record["steps"]:
         raise UnreadableFile(f"{checkpoint} is at step {saved['state']['global_step']}, but {path} says the run "
                              f"finished at step {record['steps']}; delete the record to resume from the checkpoint")
+    missing = missing_snapshots(config, saved["state"], out)
+    if missing:
+        raise ValueError(f"{out}: a finished run of {record['steps']} steps without snapshots at steps {missing} "
+                         f"(it kept {sorted(kept_snapshots(out, saved['state'])) or 'none'}; a run keeps a snapshot "
+                         f"only while it trains past its step): drop them from snapshots, or delete the folder to "
+                         f"train again")
     return record
 
 
@@ -225,9 +248,8 @@ def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> 
     optimizer = method.optimizer(config.batch_size)
     local = config.groups // world.size
     mine = range(world.rank * local, (world.rank + 1) * local)  # this process's BatchNorm groups
-    generators = [torch.Generator().manual_seed(config.seed * 1_000_003 + g) for g in mine]
-    shuffle = torch.Generator().manual_seed(config.seed * 1_000_003 - 1)
-    state = {"epoch": 0, "step": 0, "global_step": 0, "losses": [], "seconds": 0.0}
+    generators, shuffle = run_generators(config.seed, mine)
+    state = {"epoch": 0, "step": 0, "global_step": 0, "losses": [], "accuracies": [], "snapshots": {}, "seconds": 0.0}
     if path.exists():
         saved = load_checkpoint(path, config)
         method.load_state_dict(saved["model"])
@@ -236,15 +258,31 @@ def start(config: PretrainConfig, corpus: Dataset, path: Path, world: World) -> 
             g.set_state(saved_state)
         shuffle.set_state(saved["shuffle"])
         torch.set_rng_state(saved["torch_rng"][world.rank])
-        state = saved["state"]
+        earlier = {"accuracies": [None] * len(saved["state"]["losses"]), "snapshots": {}}  # older checkpoints lack them
+        state = {**earlier, **saved["state"]}
+        missing = missing_snapshots(config, state, path.parent, upto=state["global_step"])
+        if missing:
+            raise ValueError(f"{path}: the run resumes at step {state['global_step']} without snapshots at steps "
+                             f"{missing} (a run keeps a snapshot only while it trains past its step): drop them from "
+                             f"snapshots, or delete {path.parent} to train again")
     steps_per_epoch = len(corpus) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"corpus has {len(corpus)} items; batch_size={config.batch_size} needs at least that many")
     total = config.epochs * steps_per_epoch
     total = min(config.max_steps, total) if config.max_steps else total
+    if config.snapshots and config.snapshots[-1] > total:
+        raise ValueError(f"snapshots={config.snapshots}: step {config.snapshots[-1]} is past this run's {total} steps "
+                         f"({config.epochs} epochs of {steps_per_epoch} steps, max_steps={config.max_steps})")
     model = DistributedDataParallel(method) if world.distributed else method
     return Run(config, method, model, optimizer, generators, shuffle, state, steps_per_epoch, total, world, path,
                corpus_facts(corpus), started=time.perf_counter() - state["seconds"])
+
+
+def run_generators(seed: int, groups: range) -> tuple[list[torch.Generator], torch.Generator]:
+    """The augmentation generators of BatchNorm ``groups`` (one each) and the generator of MoCo's BatchNorm
+    shuffle, all seeded from the run's ``seed``."""
+    return ([torch.Generator().manual_seed(seed * 1_000_003 + g) for g in groups],
+            torch.Generator().manual_seed(seed * 1_000_003 - 1))
 
 
 def initial_method(config: PretrainConfig, corpus: Dataset | None, device: torch.device) -> nn.Module:
@@ -264,27 +302,19 @@ def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 
 
 def make_record(run: Run, corpus: Dataset) -> dict:
-    """What a finished run reports: method, corpus, config, commit, steps, wall time, samples/s, losses."""
+    """What a finished run reports: method, corpus, config, commit, precision and threads, steps, wall time,
+    samples/s, the loss (and MoCo's top-1 accuracy, else None) of every step, and the snapshots kept."""
     seconds, state = time.perf_counter() - run.started, run.state
     describe = getattr(corpus, "describe", lambda: {"name": run.config.corpus})
+    accuracies = state["accuracies"] if any(a is not None for a in state["accuracies"]) else None
     return {"method": run.config.method, "corpus": describe(), "config": run.config.as_dict(),
             "config_key": run.config.key(), "commit": commit(), "processes": run.world.size,
             "precision": run.config.precision, "bf16_hardware": bf16_hardware(run.world.device),
+            "torch_threads": torch.get_num_threads(),
             "steps": state["global_step"], "epochs_done": state["global_step"] / run.steps_per_epoch,
             "wall_seconds": seconds, "samples_per_second": state["global_step"] * run.config.batch_size / max(seconds, 1e-9),
-            "final_loss": state["losses"][-1] if state["losses"] else math.nan, "losses": state["losses"]}
-
-
-def trained_backbone(run_folder: str | Path) -> nn.Module:
-    """The encoder of a pre-training run (its ``checkpoint.pt``), without its head, in eval mode."""
-    path = Path(run_folder) / "checkpoint.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no checkpoint; pre-train first (img2imu_lib.pretraining.trainer.pretrain)")
-    saved = load_checkpoint(path)  # read once, checked against the config saved in it
-    config = PretrainConfig.from_dict(saved["config"])
-    method = build(config, SimpleNamespace(**saved["corpus_facts"]))  # the classes or statistics it was built with
-    method.load_state_dict(saved["model"])
-    return method.backbone().eval()
+            "final_loss": state["losses"][-1] if state["losses"] else math.nan, "losses": state["losses"],
+            "accuracies": accuracies, "snapshots": dict(sorted(state["snapshots"].items(), key=lambda kv: int(kv[0])))}
 
 
 def _mean_over_processes(loss: torch.Tensor, world: World) -> float:
@@ -302,15 +332,17 @@ def autocast(config: PretrainConfig, device: torch.device) -> contextlib.Abstrac
 def time_steps(config: PretrainConfig, batch: torch.Tensor, *, steps: int = 3, corpus: Dataset | None = None) -> dict:
     """Training steps of ``config``'s method on one batch already in memory: the median samples/s
     over ``steps`` steps after one warm-up step, and the loss of the first step (the bare step,
-    no loading; for comparing layouts and precisions)."""
+    no loading, with ``config.groups`` BatchNorm groups as a run has; for comparing layouts,
+    precisions and backbones)."""
     method = initial_method(config, corpus, torch.device("cpu"))
     optimizer = method.optimizer(config.batch_size)
-    generators = [torch.Generator().manual_seed(config.seed)]
+    generators, shuffle = run_generators(config.seed, range(config.groups))
     seconds, losses = [], []
     for _ in range(steps + 1):
         started = time.perf_counter()
+        permutation = torch.randperm(len(batch), generator=shuffle) if config.groups > 1 else None
         with autocast(config, torch.device("cpu")):
-            loss = method(batch, generators=generators)
+            loss = method(batch, generators=generators, permutation=permutation)
         descend(optimizer, loss)
         seconds.append(time.perf_counter() - started)
         losses.append(loss.item())

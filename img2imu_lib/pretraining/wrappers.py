@@ -8,6 +8,7 @@ MoCo's shuffled BatchNorm across processes, see ``moco.MoCo.forward``). It also 
 optimised (``optimizer(batch_size)``, ``learning_rate(epoch, epochs=, batch_size=)``, a pure
 function of the fractional epoch) and gives its ``backbone()``: the trained encoder without
 its head, for the evaluation. Each model owns its optimiser and schedule; the wrappers ask it.
+``accuracy()`` is the last batch's InfoNCE top-1 accuracy for MoCo, None for every other method.
 
 * ``TwoViewMethod``: a model of two views of images (MoCo, SimSiam) and the augmentation that
   makes each view; the model takes ``(view_q, view_k, groups=, permutation=, gather=, rank=)``.
@@ -60,6 +61,10 @@ class TwoViewMethod(nn.Module):
     def backbone(self) -> nn.Module:
         return self.net.backbone()
 
+    def accuracy(self) -> torch.Tensor | None:
+        """The last forward's top-1 accuracy (a 0-d tensor in [0, 1]) where the model keeps one (MoCo), else None."""
+        return getattr(self.net, "last_accuracy", None)
+
 
 class LossMethod(nn.Module):
     """A module with ``loss(batch, generator=)`` trained per BatchNorm group: the loss is the groups' mean."""
@@ -83,6 +88,10 @@ class LossMethod(nn.Module):
 
     def backbone(self) -> nn.Module:
         return self.inner.backbone()
+
+    def accuracy(self) -> None:
+        """None: these methods report no accuracy beside their loss."""
+        return None
 
 
 def split(batch: Batch, parts: int) -> list[Batch]:

@@ -8,11 +8,14 @@ from collections.abc import Mapping, Sequence
 
 
 def record(dataset: str, original: Sequence[float], method: str = "m", *, seeds: Sequence[int] | None = None,
-           perturbed: Mapping[str, Sequence[float]] | None = None, stage: str = "table2") -> dict:
-    """A record of ``method`` on ``dataset``: test macro-F1 ``original[i]`` (and ``perturbed[p][i]``) for seed i."""
+           perturbed: Mapping[str, Sequence[float]] | None = None, validation: Sequence[float] | None = None,
+           stage: str = "table2") -> dict:
+    """A record of ``method`` on ``dataset``: test macro-F1 ``original[i]`` (and ``perturbed[p][i]``) for seed i,
+    and the chosen probe's validation macro-F1 ``validation[i]`` (default: the test F1 on the original windows)."""
     seeds = list(seeds if seeds is not None else range(len(original)))
-    per_seed = [{"seed": s, "lr": 1e-3, "weight_decay": 0.0, "validation_f1": f,
-                 "test_f1": {"original": f, **{p: v[i] for p, v in (perturbed or {}).items()}}}
-                for i, (s, f) in enumerate(zip(seeds, original))]
+    validation = list(validation if validation is not None else original)
+    per_seed = [{"seed": s, "lr": 1e-3, "weight_decay": 0.0, "validation_f1": v,
+                 "test_f1": {"original": f, **{p: values[i] for p, values in (perturbed or {}).items()}}}
+                for i, (s, f, v) in enumerate(zip(seeds, original, validation))]
     return {"stage": stage, "name": f"{method}-{dataset}", "method": method, "dataset": dataset, "per_seed": per_seed,
             "key": f"{method}-{dataset}-{stage}-{'-'.join(f'{f:g}' for f in original)}"}

@@ -104,3 +104,52 @@ def test_split_impossible_names_the_class():
     labels = np.where(subjects == 4, 1, 0)  # one subject with the only examples of class 1
     with pytest.raises(ValueError, match=r"class 1 occurs only for subjects \[4\]"):
         subject_split(subjects, seed=0, labels=labels)
+
+
+def test_distinct_splits_rotate_the_test_subjects_and_keep_seed_0s_split():
+    from img2imu_lib.datasets.protocol import distinct_splits
+
+    subjects = np.repeat(np.arange(20), 6)
+    labels = np.tile(np.arange(3), 40)
+    splits = distinct_splits(labels, subjects, seeds=(0, 1, 2, 3, 4), shots=1)
+    tested = np.concatenate([s.test_subjects for s in splits])
+    assert sorted(tested.tolist()) == list(range(20))  # five disjoint test parts of four: every subject tested once
+    first = subject_split(subjects, seed=0, labels=labels)
+    np.testing.assert_array_equal(splits[0].test_subjects, first.test_subjects)
+    for split in splits:
+        parts = [set(split.train_subjects), set(split.validation_subjects), set(split.test_subjects)]
+        assert [len(p) for p in parts] == [12, 4, 4] and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert set(subjects[split.shots]) <= parts[0]
+    again = distinct_splits(labels, subjects, seeds=(0, 1, 2, 3, 4), shots=1)
+    assert all(np.array_equal(a.test, b.test) and np.array_equal(a.shots, b.shots) for a, b in zip(splits, again))
+
+
+def test_distinct_splits_on_few_subjects_with_a_rare_class_leave_one_rare_subject_out():
+    from img2imu_lib.datasets.protocol import distinct_splits
+
+    # five subjects, the rare class (1) only in subjects 0-3, as Daphnet's freezing in its five recorded subjects
+    subjects = np.repeat(np.arange(5), 20)
+    labels = np.zeros(100, dtype=np.int64)
+    for s in range(4):
+        labels[s * 20:s * 20 + 3] = 1
+    splits = distinct_splits(labels, subjects, seeds=(0, 1, 2, 3, 4), shots=1)
+    tests = [s.test_subjects.tolist() for s in splits]
+    assert sorted(t for [t] in tests[:4]) == [0, 1, 2, 3]  # each subject of the rare class tested once ...
+    assert tests[4][0] in (0, 1, 2, 3)  # ... and one twice, with another validation subject
+    wholes = [(tuple(s.train_subjects), tuple(s.validation_subjects), tuple(s.test_subjects)) for s in splits]
+    assert len(set(wholes)) == 5
+    for split in splits:
+        assert all(set(labels[getattr(split, part)]) == {0, 1} for part in ("train", "validation", "test"))
+
+
+def test_distinct_splits_refuse_seeds_that_can_only_repeat_a_split():
+    from img2imu_lib.datasets.protocol import distinct_splits
+
+    subjects = np.repeat(np.arange(3), 4)  # three subjects: six ways to split them one by one
+    labels = np.zeros(12, dtype=np.int64)
+    splits = distinct_splits(labels, subjects, seeds=range(6), shots=1)
+    assert len({tuple(np.concatenate([s.train_subjects, s.validation_subjects, s.test_subjects])) for s in splits}) == 6
+    with pytest.raises(ValueError, match=r"seed 6: every split .* repeats the split of seed \d"):
+        distinct_splits(labels, subjects, seeds=range(7), shots=1)
+    with pytest.raises(ValueError, match="repeat a seed"):
+        distinct_splits(labels, subjects, seeds=(0, 0), shots=1)

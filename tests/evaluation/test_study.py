@@ -103,14 +103,15 @@ def test_choices_are_made_on_validation_never_on_test(generator):
         torch.as_tensor(data.labels), 12).float() * 6
     splits = S.seed_splits(data, (0, 1, 2), 3)
     chosen = S.linear_eval(features, data, splits, lrs=(1e-4, 1e-2, 1.0), weight_decays=(0.0, 1e-1), epochs=5)
-    shuffled = S.EvalData(data.name, data.windows, data.labels.copy(), data.subjects, FS, data.classes, 2.0, 0)
-    for split in splits:  # scramble the test labels: scores change, choices must not
+    again = []
+    for split in splits:  # scramble one seed's test labels (another seed may validate on them): scores change,
+        shuffled = S.EvalData(data.name, data.windows, data.labels.copy(), data.subjects, FS, data.classes, 2.0, 0)
         shuffled.labels[split.test] = np.random.default_rng(split.seed).permutation(shuffled.labels[split.test])
-    again = S.linear_eval(features, shuffled, splits, lrs=(1e-4, 1e-2, 1.0), weight_decays=(0.0, 1e-1), epochs=5)
-    for a, b in zip(chosen, again):
+        again += S.linear_eval(features, shuffled, [split], lrs=(1e-4, 1e-2, 1.0), weight_decays=(0.0, 1e-1), epochs=5)
+    for a, b in zip(chosen, again):  # choices must not
         assert (a["lr"], a["weight_decay"]) == (b["lr"], b["weight_decay"])
         assert a["validation_f1"] == max(g["validation_f1"] for g in a["validation_grid"])
-    assert np.mean([r["test_f1"]["original"] for r in chosen]) > 0.9 > np.mean([r["test_f1"]["original"] for r in again])
+    assert np.mean([r["test_f1"]["original"] for r in chosen]) > 0.6 > np.mean([r["test_f1"]["original"] for r in again])
 
 
 def test_fixed_settings_train_one_head_per_seed(generator):
@@ -216,3 +217,64 @@ def test_sizes_are_checked():
                      folder=None).upper_bound("image", "tones", spectrogram=(32, 24))
     with pytest.raises(TypeError, match=r"sizes='cpu'; expected an EvalSizes \(a profile's: get_profile\(name\).evaluation\)"):
         S.Evaluation("cpu", {"tones": synthetic()}, profile="cpu")
+
+
+def test_shot_scaler_is_scikit_learns_standard_scaler_fitted_on_the_shots(generator):
+    from sklearn.preprocessing import StandardScaler
+
+    from img2imu_lib.evaluation.linear import shot_scaler
+
+    feats = torch.randn(40, 5, generator=generator) * torch.tensor([1.0, 10.0, 0.1, 3.0, 1.0]) + 7
+    feats[:, 4] = 2.5  # constant: centred, not divided by zero
+    shots = np.array([1, 4, 9, 16, 25, 36])
+    mean, std = shot_scaler(feats, shots)
+    reference = StandardScaler().fit(feats[shots].numpy().astype(np.float64))
+    np.testing.assert_allclose(((feats - mean) / std).numpy(), reference.transform(feats.numpy()), rtol=1e-4, atol=1e-4)
+    assert std[4] == 1.0
+
+
+def test_test_windows_change_no_choice_and_no_scaling(generator):
+    data = synthetic()
+    feats = torch.randn(len(data.labels), 12, generator=generator) * 5 + torch.nn.functional.one_hot(
+        torch.as_tensor(data.labels), 12).float() * 6
+    [split] = S.seed_splits(data, (0,), 3)
+    grid = dict(lrs=(1e-4, 1e-2, 1.0), weight_decays=(0.0, 1e-1), epochs=5)
+    [before] = S.linear_eval(feats, data, [split], **grid)
+    changed = feats.clone()
+    changed[split.test] = changed[split.test] * 100 + 50  # the test windows' features far off
+    [after] = S.linear_eval(changed, data, [split], **grid)
+    assert (before["lr"], before["weight_decay"], before["validation_f1"]) == (after["lr"], after["weight_decay"],
+                                                                                after["validation_f1"])
+    assert before["validation_grid"] == after["validation_grid"]
+    from img2imu_lib.evaluation.linear import shot_scaler
+
+    assert all(torch.equal(a, b) for a, b in zip(shot_scaler(feats, split.shots), shot_scaler(changed, split.shots)))
+    assert before["test_f1"] != after["test_f1"]
+
+
+def test_standardised_and_raw_features_differ_only_in_scaling(generator):
+    data = synthetic()
+    feats = torch.randn(len(data.labels), 8, generator=generator) + torch.nn.functional.one_hot(
+        torch.as_tensor(data.labels), 8).float() * 3
+    splits = S.seed_splits(data, (0, 1), 3)
+    grid = dict(lrs=(1e-2,), weight_decays=(0.0,), epochs=5)
+    raw = S.linear_eval(feats * 1e-4, data, splits, standardize=False, **grid)
+    scaled = S.linear_eval(feats * 1e-4, data, splits, **grid)
+    again = S.linear_eval(feats * 1e4, data, splits, **grid)  # standardised: the features' scale is irrelevant
+    for a, b in zip(scaled, again):  # the same up to float rounding of the scaling
+        assert a["test_f1"]["original"] == pytest.approx(b["test_f1"]["original"], abs=0.02)
+    assert np.mean([r["test_f1"]["original"] for r in scaled]) > np.mean([r["test_f1"]["original"] for r in raw]) + 0.2
+
+
+def test_two_evaluations_from_empty_caches_give_identical_records(tmp_path, monkeypatch):
+    """Two builds on one machine must give the same tables: every record of a backbone, from its features to
+    the chosen probes, computed twice from nothing, is bit for bit the same."""
+    data = synthetic()
+    records = []
+    for build in ("first", "second"):
+        monkeypatch.setenv("IMG2IMU_CACHE", str(tmp_path / build))
+        evaluation = S.Evaluation(SIZES, {"tones": data}, profile="test", folder=tmp_path / build / "records")
+        choice = evaluation.choose_spectrogram(tiny_image_candidate("twice"), "tones")
+        sensor = evaluation.score(random_1d(), "tones")
+        records.append([{s: r["per_seed"] for s, r in choice["records"].items()}, choice["chosen"], sensor["per_seed"]])
+    assert records[0] == records[1]

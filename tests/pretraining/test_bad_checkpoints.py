@@ -22,7 +22,8 @@ from img2imu_lib.evaluation.classifiers import supervised_classifier
 from img2imu_lib.pretraining import distributed
 from img2imu_lib.pretraining.config import PretrainConfig, load_checkpoint, read_checkpoint
 from img2imu_lib.pretraining.imagenet_weights import imagenet_backbone
-from img2imu_lib.pretraining.trainer import RunFolderInUse, pretrain, run_folder_lock, trained_backbone
+from img2imu_lib.pretraining.run_backbones import trained_backbone
+from img2imu_lib.pretraining.trainer import RunFolderInUse, pretrain, run_folder_lock
 from img2imu_lib.store import UnreadableFile, cached_record, load_records, load_tensors, save_atomic
 
 from .test_trainer import CONFIG, Corpus

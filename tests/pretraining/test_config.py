@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -89,3 +90,75 @@ def test_auto_precision_is_bf16_only_where_the_hardware_computes_bf16(monkeypatc
         config_module.resolve_precision("fp16")
     with pytest.raises(ValueError, match="precision='auto'"):
         PretrainConfig(precision="auto")  # a run's config is always concrete, so its key says what ran
+
+
+NEW_FIELDS = ("arch", "init", "snapshots")  # added after runs were cached under the keys pinned above
+
+
+def key_by_the_old_rule(config: PretrainConfig) -> str:
+    """The key as it was computed before the new fields: as_dict less the checkpoint interval, the workers and
+    the new fields, the nested configs other than moco and simsiam only where they differ from their defaults."""
+    relevant = {k: v for k, v in config.as_dict().items() if k not in ("checkpoint_every", "num_workers", *NEW_FIELDS)}
+    for name, kind in nested_configs().items():
+        if name not in ("moco", "simsiam") and getattr(config, name) == kind():
+            del relevant[name]
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@pytest.mark.parametrize("config", [PretrainConfig(), PretrainConfig(**CPU), PretrainConfig(method="simclr_har", **CPU),
+                                    PretrainConfig(method="supervised", seed=4, **CHANGED)],
+                         ids=["default", "cpu img2imu", "cpu simclr_har", "changed nested configs"])
+def test_the_new_fields_at_their_defaults_leave_the_key_as_the_old_rule_gave_it(config):
+    assert set(NEW_FIELDS) <= set(config.as_dict())  # they are saved with the config all the same
+    assert config.key() == key_by_the_old_rule(config)
+
+
+def test_a_non_default_arch_or_init_changes_the_key_and_snapshots_never_do():
+    base = PretrainConfig(**CPU)
+    keys = {base.key(), dataclasses.replace(base, arch="mobilenet_v2").key(), dataclasses.replace(base, init="imagenet").key(),
+            dataclasses.replace(base, arch="mobilenet_v2", init="imagenet").key()}
+    assert len(keys) == 4
+    # snapshots only copy weights the run computes anyway: the same run, the same folder (trainer refuses to reuse
+    # a run that did not keep a snapshot asked for)
+    assert dataclasses.replace(base, snapshots=(0, 5, 80)).key() == base.key()
+    other = dataclasses.replace(base, arch="mobilenet_v2")
+    assert dataclasses.replace(other, snapshots=(3,)).key() == other.key()
+    assert dataclasses.replace(base, arch="mobilenet_v2").key() == PretrainConfig(**{**CPU, "arch": "mobilenet_v2"}).key()
+
+
+def test_arch_init_and_snapshots_round_trip_through_json():
+    config = PretrainConfig(arch="mobilenet_v2", init="imagenet", snapshots=(0, 4, 9))
+    back = PretrainConfig.from_dict(json.loads(json.dumps(config.as_dict())))
+    assert back == config and back.snapshots == (0, 4, 9) and back.key() == config.key()
+    assert PretrainConfig(snapshots=[0, 2]).snapshots == (0, 2)  # a list (from JSON or papermill) becomes a tuple
+
+
+def test_unknown_arch_or_init_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"arch='vgg16', init='random'; expected an arch of \('resnet18', 'mobilenet_v2'\) "
+                                         r"and an init of \('random', 'imagenet'\)"):
+        PretrainConfig(arch="vgg16")
+    with pytest.raises(ValueError, match=r"init='imagenet21k'; expected an arch of .* and an init of \('random', 'imagenet'\)"):
+        PretrainConfig(init="imagenet21k")
+    with pytest.raises(ValueError, match="PretrainConfig.arch=18"):
+        PretrainConfig(arch=18)
+
+
+@pytest.mark.parametrize("changes", [{"arch": "mobilenet_v2"}, {"init": "imagenet"}])
+@pytest.mark.parametrize("method", ["simclr_har", "limu_bert"])
+def test_sensor_methods_refuse_an_image_backbone(method, changes):
+    with pytest.raises(ValueError, match=f"{method} is a sensor method with an encoder of its own"):
+        PretrainConfig(method=method, **changes)
+    for image_method in ("img2imu", "moco_default", "moco_all", "simsiam", "supervised"):
+        assert PretrainConfig(method=image_method, **changes).arch == changes.get("arch", "resnet18")
+
+
+@pytest.mark.parametrize("snapshots", [(5, 0), (3, 3), (-1, 2)])
+def test_snapshots_must_be_increasing_steps_from_zero(snapshots):
+    with pytest.raises(ValueError, match=r"snapshots=\(.*\); expected steps >= 0 in increasing order, none repeated"):
+        PretrainConfig(snapshots=snapshots)
+
+
+def test_snapshot_steps_are_whole_numbers():
+    with pytest.raises(ValueError, match=r"PretrainConfig.snapshots=\(1.5,\)"):
+        PretrainConfig(snapshots=(1.5,))
+    assert PretrainConfig(snapshots=(0,)).snapshots == (0,)

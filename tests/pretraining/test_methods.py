@@ -13,7 +13,8 @@ from img2imu_lib.pretraining.methods import SENSOR_METHODS, build
 from img2imu_lib.pretraining.moco import MoCoConfig
 from img2imu_lib.pretraining.config import PretrainConfig, read_checkpoint
 from img2imu_lib.pretraining.sensor import WindowCorpus
-from img2imu_lib.pretraining.trainer import pretrain, trained_backbone
+from img2imu_lib.pretraining.run_backbones import trained_backbone
+from img2imu_lib.pretraining.trainer import pretrain
 from img2imu_lib.pretraining.wrappers import split
 
 from tests.pretraining.test_trainer import Corpus

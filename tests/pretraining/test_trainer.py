@@ -66,6 +66,11 @@ def test_record_and_reuse(tmp_path):
     assert record["samples_per_second"] > 0 and len(record["losses"]) == 6 and record["commit"]
     assert on_disk["precision"] == CONFIG.precision and on_disk["bf16_hardware"]["device"] == "cpu"
     assert isinstance(on_disk["bf16_hardware"]["native"], bool)
+    assert on_disk["torch_threads"] == torch.get_num_threads() >= 1
+    accuracies = on_disk["accuracies"]  # MoCo's InfoNCE top-1 accuracy of every step, beside its loss
+    assert len(accuracies) == len(on_disk["losses"]) and all(0.0 <= a <= 1.0 for a in accuracies)
+    assert all(abs(a * 8 - round(a * 8)) < 1e-6 for a in accuracies)  # k of the batch's 8 queries
+    assert on_disk["snapshots"] == {} and not list(tmp_path.glob("snapshot-*.pt"))  # none asked for, none written
     again = pretrain(CONFIG, tmp_path, corpus=Corpus(limit=0), progress=False)  # would crash if it trained
     assert again["final_loss"] == record["final_loss"]
 
@@ -101,13 +106,27 @@ def test_command_line_smoke_run(tmp_path):
 
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "img2imu_lib", "pretrain", "--profile", "smoke", "--images", "offline",
-                             "--augmentations", "hue", "jitter", "--out", str(out)], capture_output=True, text=True)
+                             "--augmentations", "hue", "jitter", "--snapshots", "0", "2", "--out", str(out)],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout[result.stdout.index("{"):])
     assert summary["method"] == "img2imu" and summary["steps"] == 2 and summary["corpus"]["name"] == "offline"
     record = json.loads((out / "record.json").read_text())
     assert record["config"]["augmentations"] == ["hue", "jitter"]
     assert (out / "checkpoint.pt").exists()
+    assert record["snapshots"] == {"0": "snapshot-000000.pt", "2": "snapshot-000002.pt"}
+    assert (out / "snapshot-000000.pt").exists() and (out / "snapshot-000002.pt").exists()
+
+
+def test_command_line_backbone_flags(capsys):
+    from img2imu_lib.__main__ import build_parser
+
+    args = build_parser().parse_args(["pretrain", "--arch", "mobilenet_v2", "--init", "imagenet", "--out", "x"])
+    assert (args.arch, args.init, args.snapshots) == ("mobilenet_v2", "imagenet", None)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["pretrain", "--arch", "vgg16", "--out", "x"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'vgg16'" in err and "resnet18" in err and "mobilenet_v2" in err
 
 
 def test_profile_sizes_never_change_the_method():
